@@ -268,7 +268,8 @@ pub(crate) fn detect(head: &[u8], tail: &[u8], name: &str) -> Format {
                 .and_then(|s| s.try_into().ok())
                 .unwrap_or([0; 8]),
         );
-        if n > 1 && n < (1 << 32) && head.get(8) == Some(&b'{') {
+        if n > 1 && head.get(8) == Some(&b'{') && (n < (1 << 32) || name.ends_with(".safetensors"))
+        {
             return Format::Safetensors;
         }
     }

@@ -150,6 +150,11 @@ pub(crate) fn read_directory(
             "archive declares {n_entries} entries, more than the limit of {max_entries} (--max-entries)"
         ));
     }
+    if cd_size > src.len() {
+        return Err(format!(
+            "central directory of {cd_size} bytes is larger than the file"
+        ));
+    }
     if cd_size > max_cd {
         return Err(format!(
             "central directory of {cd_size} bytes exceeds the metadata limit"
@@ -563,6 +568,7 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location, depth: u
                             off,
                             len: e.csize,
                         };
+                        check_stored_crc(ctx, &sub, e, &mloc);
                         ctx.add_format("pickle");
                         let s = pickle::scan_source(ctx, &sub, &mloc, PickleContext::TorchZip);
                         persistent.extend(s.persistent_ids);
@@ -612,6 +618,24 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location, depth: u
     }
 }
 
+/// Stored members are checked for CRC only when small: hashing large tensors would make scan
+/// time grow with tensor bytes.
+fn check_stored_crc(ctx: &mut Ctx<'_>, sub: &SubSource<'_>, e: &Entry, mloc: &Location) {
+    if e.csize <= 64 << 20
+        && let Ok(bytes) = source::read_range(sub, 0, e.csize)
+        && crc32fast::hash(&bytes) != e.crc
+    {
+        let mut f = ctx.finding(
+            &rules::ZIP_INCONSISTENT,
+            mloc.clone(),
+            "zip",
+            "member's CRC-32 does not match the directory",
+        );
+        f.impact = "zipfile raises on read; other readers skip the check and load it".into();
+        ctx.push(f);
+    }
+}
+
 /// Scan one member generically (detect its format and recurse).
 fn scan_member(
     ctx: &mut Ctx<'_>,
@@ -651,21 +675,7 @@ fn scan_member(
             off,
             len: e.csize,
         };
-        // Stored members are checked for CRC only when small: hashing large tensors would make
-        // scan time grow with tensor bytes.
-        if e.csize <= 64 << 20
-            && let Ok(bytes) = source::read_range(&sub, 0, e.csize)
-            && crc32fast::hash(&bytes) != e.crc
-        {
-            let mut f = ctx.finding(
-                &rules::ZIP_INCONSISTENT,
-                mloc.clone(),
-                "zip",
-                "member's CRC-32 does not match the directory",
-            );
-            f.impact = "zipfile raises on read; other readers skip the check and load it".into();
-            ctx.push(f);
-        }
+        check_stored_crc(ctx, &sub, e, mloc);
         scan::scan_source(ctx, &sub, mloc, &name, depth + 1);
         return;
     }

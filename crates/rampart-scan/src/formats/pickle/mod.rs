@@ -61,6 +61,10 @@ pub(crate) fn protocol0_candidate(head: &[u8]) -> bool {
     let mut any_call = false;
     for o in &run.obs {
         match o {
+            // Names resolved at run time (getattr, import_module) are not file syntax.
+            Obs::Import {
+                opcode: "getattr", ..
+            } => {}
             Obs::Import { global, raw, .. } => {
                 let (m, n) = match raw {
                     Some((m, n)) => (m.as_str(), n.as_str()),
@@ -135,16 +139,13 @@ pub(crate) fn analyse(
         if let Some(out) = ctx.explain.as_mut() {
             write_listing(out, &run, loc, &ctx.opts.policy);
         }
-        judge(
-            ctx,
-            &run,
-            data.len(),
-            cut,
-            loc,
-            context,
-            format,
-            &mut summary,
-        );
+        // Legacy checkpoints resolve their persistent ids like zip checkpoints do.
+        let kind = if legacy {
+            PickleContext::TorchZip
+        } else {
+            context
+        };
+        judge(ctx, &run, data.len(), cut, loc, kind, format, &mut summary);
         if run.end != End::Stop {
             summary.complete = false;
             break;
