@@ -1,1 +1,5 @@
-//! Integration tests: run the real `rampart` binary.
+//! Integration tests: run the real `rampart` binary (one test binary, modules per area).
+
+mod fixtures;
+mod scan;
+mod util;
