@@ -1074,9 +1074,10 @@ impl<'a> M<'a> {
                     if let V::Node(n) = &target
                         && matches!(n.kind, NodeKind::Call(_))
                     {
+                        let state = acyclic(state.clone(), n);
                         let mut items = n.items.borrow_mut();
                         items.truncate(2);
-                        items.push(state.clone());
+                        items.push(state);
                     }
                     if self.opts.joblib {
                         self.joblib_after_build(&target, &state)?;
@@ -1160,6 +1161,7 @@ impl<'a> M<'a> {
     ) -> R<()> {
         match target {
             V::Node(n) if n.kind == expect => {
+                let items: Vec<V> = items.into_iter().map(|it| acyclic(it, n)).collect();
                 n.items.borrow_mut().extend(items);
                 Ok(())
             }
@@ -1247,6 +1249,15 @@ impl<'a> M<'a> {
             object: false,
         });
         Ok(())
+    }
+}
+
+/// `item`, or a placeholder when storing it inside `container` would create a cycle.
+fn acyclic(item: V, container: &Rc<super::value::Node>) -> V {
+    if super::value::reaches(&item, container, 10_000) {
+        V::Unknown("recursive reference")
+    } else {
+        item
     }
 }
 
@@ -1536,6 +1547,17 @@ mod tests {
         p.extend_from_slice(b"l.");
         let r = run(&p, 0, &MachineOptions::default());
         assert_eq!(r.end, End::Stop);
+    }
+
+    #[test]
+    fn self_append_does_not_leak_a_cycle() {
+        // DUP a list and append it to itself: CPython builds a cycle; we store a placeholder.
+        let r = run(b"(l2a.", 0, &MachineOptions::default());
+        assert_eq!(r.end, End::Stop);
+        let v = r.result.unwrap();
+        let n = v.as_node().unwrap();
+        assert!(matches!(n.items.borrow()[0], V::Unknown(_)));
+        assert_eq!(Rc::strong_count(n), 1);
     }
 
     #[test]

@@ -95,6 +95,30 @@ impl Drop for Node {
     }
 }
 
+/// Whether `item` reaches `target` through container edges. Used before a mutation that would
+/// put `item` inside `target`: such an edge would close a reference cycle, which `Rc` cannot
+/// free. When the walk exceeds `budget` nodes the answer is "yes", so that the caller stores
+/// a placeholder instead: losing detail is safe, a cycle is not.
+pub fn reaches(item: &V, target: &Rc<Node>, budget: usize) -> bool {
+    let V::Node(start) = item else { return false };
+    let mut seen = std::collections::HashSet::new();
+    let mut work = vec![start.clone()];
+    while let Some(n) = work.pop() {
+        if Rc::ptr_eq(&n, target) || seen.len() >= budget {
+            return true;
+        }
+        if !seen.insert(Rc::as_ptr(&n) as usize) {
+            continue;
+        }
+        for child in n.items.borrow().iter() {
+            if let V::Node(c) = child {
+                work.push(c.clone());
+            }
+        }
+    }
+    false
+}
+
 /// A symbolic value.
 #[derive(Debug, Clone)]
 #[allow(
