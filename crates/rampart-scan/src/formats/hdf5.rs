@@ -36,7 +36,8 @@ pub struct Attribute {
 }
 
 fn uint(b: &[u8], at: usize, n: usize) -> Result<u64, String> {
-    let s = b.get(at..at + n).ok_or("structure truncated")?;
+    let end = at.checked_add(n).ok_or("structure truncated")?;
+    let s = b.get(at..end).ok_or("structure truncated")?;
     let mut v = 0u64;
     for (i, x) in s.iter().enumerate().take(8) {
         v |= u64::from(*x) << (8 * i);
@@ -131,7 +132,7 @@ impl H5<'_> {
                 if out.len() > MAX_MESSAGES {
                     return Err("too many header messages".into());
                 }
-                p += 8 + sz.div_ceil(8) * 8;
+                p = p.saturating_add(8 + sz.div_ceil(8) * 8);
             }
         }
         Ok(())
@@ -249,7 +250,15 @@ impl H5<'_> {
                     .map(<[u8]>::to_vec)
                     .ok_or_else(|| "heap object truncated".into());
             }
-            p = start + osize.div_ceil(8) * 8;
+            // Checked: a hostile size must neither wrap around nor stand still.
+            match osize
+                .div_ceil(8)
+                .checked_mul(8)
+                .and_then(|n| start.checked_add(n))
+            {
+                Some(next) if next > p => p = next,
+                _ => break,
+            }
         }
         Err(format!("global heap object {index} not found"))
     }
