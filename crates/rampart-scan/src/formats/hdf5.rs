@@ -246,7 +246,7 @@ impl H5<'_> {
             if idx == index {
                 let take = osize.min(len as usize);
                 return coll
-                    .get(start..start + take)
+                    .get(start..start.saturating_add(take))
                     .map(<[u8]>::to_vec)
                     .ok_or_else(|| "heap object truncated".into());
             }
