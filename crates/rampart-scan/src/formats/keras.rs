@@ -18,7 +18,30 @@ const KERAS_MODULES: &[&str] = &[
     "keras_nlp",
     "keras_hub",
     "keras_cv",
-    "tensorflow",
+];
+
+/// Functions inside Keras' own namespaces that reach files or the network, or switch safe
+/// mode off (CVE-2025-8747 `get_file`, CVE-2025-9905 `enable_unsafe_deserialization`, ...).
+/// Matched against the function name a config references.
+const KERAS_DANGEROUS_FUNCTIONS: &[&str] = &[
+    "get_file",
+    "enable_unsafe_deserialization",
+    "load_model",
+    "load_weights",
+    "func_load",
+    "deserialize_keras_object",
+    "load_img",
+    "image_dataset_from_directory",
+    "text_dataset_from_directory",
+    "audio_dataset_from_directory",
+    "read_file",
+    "write_file",
+    "rmtree",
+    "exec",
+    "eval",
+    "system",
+    "popen",
+    "save_model",
 ];
 
 fn is_keras_module(m: &str) -> bool {
@@ -186,14 +209,27 @@ fn check_object(
     // Keras 3 serialized objects: {"module": ..., "class_name": ..., "registered_name": ...}
     if let Some(module) = str_of(o, "module")
         && o.contains_key("class_name")
-        && !is_keras_module(module)
     {
         let name = if class == "function" {
             o.get("config").and_then(Value::as_str).unwrap_or(class)
         } else {
             class
         };
-        report_foreign(ctx, loc, format, module, name, path, "object");
+        if !is_keras_module(module) {
+            report_foreign(ctx, loc, format, module, name, path, "object");
+        } else if class == "function" && KERAS_DANGEROUS_FUNCTIONS.contains(&name) {
+            let mut f = ctx.finding(
+                &rules::KERAS_UNSAFE,
+                loc.clone(),
+                format,
+                format!("config calls {module}.{name} at {path}"),
+            );
+            f.severity = Severity::Critical;
+            f.impact = format!(
+                "deserialisation calls {name}, which reaches files or the network or turns safe mode off, even with safe_mode=True"
+            );
+            ctx.push(f);
+        }
     }
     if class == "TFSMLayer" {
         let fp = config.and_then(|c| str_of(c, "filepath")).unwrap_or("?");

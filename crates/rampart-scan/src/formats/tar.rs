@@ -164,6 +164,13 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location, depth: u
             len: size,
         };
         let leaf = name.rsplit('/').next().unwrap_or(&name).to_string();
+        // PyTorch's legacy tar checkpoints: the pickles resolve persistent ids to storages.
+        let torch_tar = names.iter().any(|n| n == "sys_info");
+        if torch_tar && matches!(name.as_str(), "pickle" | "tensors" | "storages") {
+            ctx.add_format("pickle");
+            super::pickle::scan_source(ctx, &sub, &mloc, super::pickle::PickleContext::TorchZip);
+            continue;
+        }
         scan::scan_source(ctx, &sub, &mloc, &leaf, depth + 1);
     }
     if names.iter().any(|n| n == "pickle") && names.iter().any(|n| n == "storages") {

@@ -376,6 +376,25 @@ pub(crate) fn flavor(entries: &[Entry]) -> Flavor {
     Flavor::Generic
 }
 
+/// The "encrypted" flag on a member that is not: Python's zipfile refuses it, PyTorch's reader
+/// ignores the flag and loads it (CVE-2025-1945). Report the differential; the content is
+/// scanned anyway. Real ZipCrypto data fails to decode and is reported as unreadable.
+fn flag_check(ctx: &mut Ctx<'_>, e: &Entry, loc: &Location) {
+    if e.flags & 1 != 0 {
+        let mut f = ctx.finding(
+            &rules::ZIP_INCONSISTENT,
+            loc.clone(),
+            "zip",
+            format!(
+                "member has the encryption flag set (flags {:#06x})",
+                e.flags
+            ),
+        );
+        f.impact = "zipfile refuses it while PyTorch ignores the flag and loads it".into();
+        ctx.push(f);
+    }
+}
+
 /// Read a member's (decompressed) bytes, bounded by the limits.
 pub(crate) fn member_bytes(
     ctx: &mut Ctx<'_>,
@@ -385,15 +404,16 @@ pub(crate) fn member_bytes(
     loc: &Location,
 ) -> Option<Vec<u8>> {
     let limits = &ctx.opts.limits;
-    if e.flags & 1 != 0 || e.method == 99 {
+    if e.method == 99 {
         ctx.report(
             &rules::ARCHIVE_UNREADABLE,
             loc.clone(),
             "zip",
-            "member is encrypted; its content was not examined",
+            "member is AES-encrypted; its content was not examined",
         );
         return None;
     }
+    flag_check(ctx, e, loc);
     if e.usize > limits.max_member_bytes || e.csize > limits.max_member_bytes {
         ctx.report(
             &rules::SCAN_INCOMPLETE,
@@ -569,6 +589,7 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location, depth: u
                             len: e.csize,
                         };
                         check_stored_crc(ctx, &sub, e, &mloc);
+                        flag_check(ctx, e, &mloc);
                         ctx.add_format("pickle");
                         let s = pickle::scan_source(ctx, &sub, &mloc, PickleContext::TorchZip);
                         persistent.extend(s.persistent_ids);
@@ -661,7 +682,8 @@ fn scan_member(
         return;
     }
     let name = e.name.rsplit('/').next().unwrap_or(&e.name).to_string();
-    if e.method == 0 && e.flags & 1 == 0 {
+    if e.method == 0 {
+        flag_check(ctx, e, mloc);
         if e.csize != e.usize {
             ctx.report(
                 &rules::ZIP_INCONSISTENT,
