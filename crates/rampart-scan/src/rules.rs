@@ -169,6 +169,31 @@ pub fn fix(id: &str) -> &'static str {
     }
 }
 
+/// The rules as a Markdown document (docs/rules.md is generated from this and checked by a test).
+pub fn markdown() -> String {
+    let mut s = String::from(
+        "# Scanner rules\n\nGenerated from `crates/rampart-scan/src/rules.rs` (`UPDATE_DOCS=1 cargo test -p rampart-scan rules` rewrites it). Codes are stable and never reused.\n\n| code | rule | default severity | summary |\n|---|---|---|---|\n",
+    );
+    for r in ALL {
+        s.push_str(&format!(
+            "| {} | `{}` | {} | {} |\n",
+            r.id, r.name, r.severity, r.summary
+        ));
+    }
+    for r in ALL {
+        s.push_str(&format!(
+            "\n## {} `{}`\n\n**Default severity:** {}\n\n{}\n\n{}\n\n**Fix:** {}\n",
+            r.id,
+            r.name,
+            r.severity,
+            r.summary,
+            r.help,
+            fix(r.id)
+        ));
+    }
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,5 +209,22 @@ mod tests {
         names.dedup();
         assert_eq!(names.len(), ALL.len());
         assert_eq!(find("RS101").unwrap().name, "pickle-dangerous-callable");
+        for r in ALL {
+            assert!(!fix(r.id).is_empty(), "{} has no remediation", r.id);
+        }
+    }
+
+    #[test]
+    fn rules_doc_is_current() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/rules.md");
+        let want = markdown();
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/rules.md is stale: run UPDATE_DOCS=1 cargo test -p rampart-scan rules"
+        );
     }
 }

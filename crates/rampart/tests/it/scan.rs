@@ -438,3 +438,56 @@ mod zip_writer {
         c.finish()
     }
 }
+
+/// The JSON report and docs/scan-report.schema.json agree: every field the report emits is
+/// declared, and every required field is emitted (checked on the whole malicious tree).
+#[test]
+fn json_report_matches_documented_schema() {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(root().join("docs/scan-report.schema.json")).unwrap(),
+    )
+    .unwrap();
+    let (_, r) = scan_json(&[fixture("malicious").to_str().unwrap(), "/no/such/file"]);
+    let check = |obj: &Value, sch: &Value, what: &str| {
+        let props = sch["properties"].as_object().unwrap();
+        for k in obj.as_object().unwrap().keys() {
+            assert!(
+                props.contains_key(k),
+                "{what}: field {k} is not in the schema"
+            );
+        }
+        for req in sch["required"].as_array().unwrap() {
+            assert!(
+                obj.get(req.as_str().unwrap()).is_some(),
+                "{what}: required {req} missing"
+            );
+        }
+    };
+    check(&r, &schema, "report");
+    let fsch = &schema["properties"]["findings"]["items"];
+    let sev = schema["definitions"]["severity"]["enum"]
+        .as_array()
+        .unwrap();
+    let mut n = 0;
+    for f in r["findings"].as_array().unwrap() {
+        check(f, fsch, "finding");
+        check(&f["location"], &fsch["properties"]["location"], "location");
+        assert!(sev.contains(&f["severity"]));
+        let id = f["rule_id"].as_str().unwrap();
+        assert!(
+            id.len() == 5 && id.starts_with("RS") && id[2..].chars().all(|c| c.is_ascii_digit())
+        );
+        n += 1;
+    }
+    assert!(n > 50);
+    for f in r["files"].as_array().unwrap() {
+        check(f, &schema["properties"]["files"]["items"], "file");
+    }
+    assert_eq!(r["errors"].as_array().unwrap().len(), 1);
+    check(
+        &r["errors"][0],
+        &schema["properties"]["errors"]["items"],
+        "error",
+    );
+    check(&r["summary"], &schema["properties"]["summary"], "summary");
+}
