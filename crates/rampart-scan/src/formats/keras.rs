@@ -160,10 +160,18 @@ fn check_object(
     // Keras 3: {"class_name": "__lambda__", "config": {"code": <base64 marshal>, ...}}
     // Keras 2: {"class_name": "Lambda", "config": {"function": [<base64>, defaults, closure],
     //           "function_type": "lambda"}}
-    let lambda_code = if class == "__lambda__" {
+    let lambda_code = if class == "__lambda__" && !path.ends_with(".config.function") {
+        // A bare lambda object (e.g. as an activation); Lambda layers are handled below.
         config.and_then(|c| str_of(c, "code")).map(str::to_string)
     } else if class == "Lambda" {
         config.and_then(|c| match (c.get("function"), str_of(c, "function_type")) {
+            // Keras 3: {"function": {"class_name": "__lambda__", "config": {"code": ...}}}
+            (Some(Value::Object(fo)), _) if str_of(fo, "class_name") == Some("__lambda__") => fo
+                .get("config")
+                .and_then(Value::as_object)
+                .and_then(|fc| str_of(fc, "code"))
+                .map(str::to_string),
+            // Keras 2: {"function": [<base64>, defaults, closure], "function_type": "lambda"}
             (Some(Value::Array(a)), Some("lambda")) => {
                 a.first().and_then(Value::as_str).map(str::to_string)
             }
