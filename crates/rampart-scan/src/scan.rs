@@ -383,6 +383,9 @@ pub(crate) fn scan_source(
         Format::Safetensors => formats::safetensors::scan(ctx, src, loc),
         Format::Protobuf => formats::protobuf::scan(ctx, src, loc, name),
         Format::Json => formats::keras::scan_json_file(ctx, src, loc, name),
+        Format::Unknown if name.ends_with("saved_model.pbtxt") => {
+            formats::protobuf::scan_pbtxt(ctx, src, loc)
+        }
         _ => {}
     }
 }

@@ -319,6 +319,69 @@ fn literals(t: &str) -> Vec<String> {
     out
 }
 
+/// Literals joined in order after applying what directly follows each one: `'_' * 2` repeats
+/// it, `'%c' | format(95)` formats the character code. Templates build forbidden names so.
+fn expanded_literals(t: &str) -> String {
+    let mut out = String::new();
+    let b: Vec<char> = t.chars().collect();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b.get(i).copied().unwrap_or(' ');
+        if c != '\'' && c != '"' {
+            i += 1;
+            continue;
+        }
+        let mut body = String::new();
+        let mut j = i + 1;
+        while let Some(&d) = b.get(j) {
+            if d == '\\' {
+                body.push(d);
+                if let Some(&e) = b.get(j + 1) {
+                    body.push(e);
+                }
+                j += 2;
+                continue;
+            }
+            if d == c {
+                break;
+            }
+            body.push(d);
+            j += 1;
+        }
+        let mut lit = unescape(&body);
+        let rest: String = b.iter().skip(j + 1).take(40).collect();
+        let rest_t = rest.trim_start();
+        if let Some(r) = rest_t.strip_prefix('*') {
+            let n: String = r
+                .trim_start()
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            if let Ok(n) = n.parse::<usize>() {
+                lit = lit.repeat(n.min(16));
+            }
+        } else if let Some(r) = rest_t.strip_prefix('|') {
+            let r = r.trim_start();
+            if let Some(args) = r.strip_prefix("format(") {
+                let n: String = args
+                    .trim_start()
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .collect();
+                if let (true, Ok(n)) = (lit.contains("%c"), n.parse::<u32>()) {
+                    lit = lit.replace(
+                        "%c",
+                        &char::from_u32(n).map(String::from).unwrap_or_default(),
+                    );
+                }
+            }
+        }
+        out.push_str(&lit);
+        i = j + 1;
+    }
+    out
+}
+
 /// Names that only an escape from the template sandbox needs.
 const DUNDER_HINTS: &[&str] = &[
     "__class__",
@@ -371,6 +434,14 @@ const PRIMITIVE_HINTS: &[(&str, &str)] = &[
     ),
     ("url_for", "url_for exposes __globals__"),
     ("get_flashed_messages", "exposes __globals__"),
+    (
+        "%c'|format",
+        "builds characters from codes, a way to spell forbidden names",
+    ),
+    (
+        "%c\"|format",
+        "builds characters from codes, a way to spell forbidden names",
+    ),
 ];
 
 pub(crate) fn check_template(ctx: &mut Ctx<'_>, t: &str, key: &str, loc: &Location, at: usize) {
@@ -385,12 +456,13 @@ pub(crate) fn check_template(ctx: &mut Ctx<'_>, t: &str, key: &str, loc: &Locati
         }
         s
     };
+    let expanded = expanded_literals(t);
     let compact: String = decoded_whole
         .chars()
         .filter(|c| !c.is_whitespace())
         .collect();
     let mut hits: Vec<String> = Vec::new();
-    for hay in [&decoded_whole, &joined, &compact]
+    for hay in [&decoded_whole, &joined, &compact, &expanded]
         .into_iter()
         .chain(reversed.iter())
     {
@@ -468,5 +540,12 @@ mod tests {
         assert!(!findings("{% set a = '__cla' ~ 'ss__' %}{{ x|attr(a) }}").is_empty());
         assert!(!findings("{{ x|attr('__ssalc__'|reverse) }}").is_empty());
         assert!(!findings("{{ cycler.__init__.__globals__.os.popen('id').read() }}").is_empty());
+        assert!(!findings("{{ x[('_' * 2) ~ 'class' ~ '_'*2] }}").is_empty());
+        assert!(
+            !findings(
+                "{{ x[('%c'|format(95))*2 ~ 'globals' ~ '%c'|format(95) ~ '%c'|format(95)] }}"
+            )
+            .is_empty()
+        );
     }
 }

@@ -209,6 +209,33 @@ fn node_ops<'a>(node: &'a [u8], out: &mut Vec<(String, &'a [u8])>) {
     out.push((op, node));
 }
 
+/// `saved_model.pbtxt`: TensorFlow loads the text format when the binary one is absent.
+pub(crate) fn scan_pbtxt(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
+    if src.len() > ctx.opts.limits.max_metadata_bytes {
+        ctx.report(
+            &rules::SCAN_INCOMPLETE,
+            loc.clone(),
+            "tf-savedmodel-text",
+            "saved_model.pbtxt larger than the metadata limit; not examined",
+        );
+        return;
+    }
+    let Ok(b) = source::read_range(src, 0, src.len()) else {
+        return;
+    };
+    ctx.add_format("tf-savedmodel-text");
+    let text = String::from_utf8_lossy(&b);
+    let mut ops: Vec<(String, &[u8])> = Vec::new();
+    for line in text.lines() {
+        let l = line.trim();
+        if let Some(rest) = l.strip_prefix("op:") {
+            let op = rest.trim().trim_matches('"').to_string();
+            ops.push((op, &[]));
+        }
+    }
+    report_ops(ctx, &ops, loc, "tf-savedmodel-text");
+}
+
 fn savedmodel(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
     let mut ops: Vec<(String, &[u8])> = Vec::new();
     let mut malformed = None;
@@ -255,8 +282,12 @@ fn savedmodel(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
             format!("SavedModel protobuf is malformed: {e}"),
         );
     }
+    report_ops(ctx, &ops, loc, "tf-savedmodel");
+}
+
+fn report_ops(ctx: &mut Ctx<'_>, ops: &[(String, &[u8])], loc: &Location, format: &str) {
     let mut seen = BTreeSet::new();
-    for (op, _) in &ops {
+    for (op, _) in ops {
         if let Some((_, sev, what)) = TF_OPS.iter().find(|(o, _, _)| o == op)
             && seen.insert(op.clone())
         {
@@ -264,7 +295,7 @@ fn savedmodel(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
             let mut f = ctx.finding(
                 &rules::TF_OP,
                 loc.clone(),
-                "tf-savedmodel",
+                format,
                 format!("graph uses op {op} ({what})"),
             );
             f.severity = *sev;

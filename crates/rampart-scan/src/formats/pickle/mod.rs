@@ -37,11 +37,10 @@ pub struct PickleSummary {
 /// be mistaken for one, so this asks for structure: names that are Python identifiers and either
 /// a complete pickle or a call.
 pub(crate) fn protocol0_candidate(head: &[u8]) -> bool {
-    if !matches!(
-        head.first(),
-        Some(b'(' | b'c' | b']' | b'}' | b')' | b'N' | b'i' | b'l' | b'd' | b'S' | b'V' | b'I')
-    ) {
-        return false;
+    // CPython does not require PROTO first: any opcode may open a pickle (FRAME, BININT1, ...).
+    match head.first() {
+        Some(&b) if machine::opcode_name(b) != "<invalid>" => {}
+        _ => return false,
     }
     let opts = MachineOptions {
         max_ops: 10_000,
