@@ -244,6 +244,14 @@ def main():
             print(f"- {tool}: missed {len(theirs)}; of those Rampart found {len(theirs - ours)}; Rampart missed {len(ours - theirs)} that {tool} found: {sorted(ours - theirs)}")
         print(f"- rampart missed: {base['missed']}")
         print(f"- rampart false positives: {base['false_positives']}")
+    if base:
+        # Scan time must not grow with tensor bytes: the same checkpoint at 1 MiB and 1 GiB.
+        for name in ("checkpoint_1m.pt", "checkpoint_1g.pt"):
+            ts = []
+            for _ in range(11):
+                dt, r = timed([str(RAMPART), "scan", "--format", "json", str(CORPUS / "big" / name)])
+                ts.append(dt)
+            print(f"- rampart on big/{name} ({(CORPUS / 'big' / name).stat().st_size / 2**20:,.0f} MiB): median {statistics.median(ts) * 1000:.1f} ms over 11 runs")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=1))
 
