@@ -64,7 +64,7 @@ impl<'a> Ctx<'a> {
         if let Some(&i) = self.dedup.get(&key)
             && let Some(existing) = self.findings.get_mut(i)
         {
-            existing.occurrences += 1;
+            existing.occurrences += f.occurrences;
             return;
         }
         self.dedup.insert(key, self.findings.len());
@@ -121,6 +121,21 @@ impl<'a> Ctx<'a> {
             return false;
         }
         true
+    }
+
+    /// Take over what a scratch context found (used when a pass is retried with more data).
+    pub(crate) fn absorb(&mut self, other: Ctx<'_>) {
+        for f in other.formats {
+            self.add_format(&f);
+        }
+        self.members += other.members;
+        self.decompressed = self.decompressed.saturating_add(other.decompressed);
+        if let (Some(mine), Some(theirs)) = (self.explain.as_mut(), other.explain) {
+            mine.push_str(&theirs);
+        }
+        for f in other.findings {
+            self.push(f);
+        }
     }
 
     /// The findings, in discovery order.

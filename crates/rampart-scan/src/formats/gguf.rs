@@ -144,27 +144,47 @@ fn ggml_type(t: u32) -> Option<(u64, u64)> {
     })
 }
 
-/// Scan a GGUF file.
+/// Scan a GGUF file. Metadata sits at the start; it is read in a growing window so that
+/// multi-gigabyte models cost only their metadata.
 pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
-    let window = src.len().min(ctx.opts.limits.max_metadata_bytes);
-    let Ok(b) = source::read_range(src, 0, window) else {
-        return;
-    };
-    let cut = window < src.len();
-    if let Err(msg) = parse(ctx, &b, src.len(), loc) {
-        if cut && msg.contains("past the end") {
-            ctx.report(&rules::SCAN_INCOMPLETE, loc.clone(), "gguf",
-                "GGUF metadata larger than the metadata limit (--max-metadata-bytes); rest not examined");
-        } else {
-            let mut f = ctx.finding(
-                &rules::GGUF_MALFORMED,
-                loc.clone(),
-                "gguf",
-                format!("malformed GGUF: {msg}"),
-            );
-            f.impact = "GGUF loaders have had memory-safety bugs on exactly such values".into();
-            ctx.push(f);
+    let limit = src.len().min(ctx.opts.limits.max_metadata_bytes);
+    let mut window = limit.min(16 << 20);
+    loop {
+        let Ok(b) = source::read_range(src, 0, window) else {
+            return;
+        };
+        let cut = window < src.len();
+        let mut scratch = Ctx::new(ctx.opts, ctx.deadline);
+        let res = parse(&mut scratch, &b, src.len(), loc);
+        if let Err(msg) = &res
+            && cut
+            && msg.contains("past the end")
+            && window < limit
+        {
+            window = window.saturating_mul(4).min(limit);
+            continue;
         }
+        ctx.absorb(scratch);
+        if let Err(msg) = res {
+            if cut && msg.contains("past the end") {
+                ctx.report(
+                    &rules::SCAN_INCOMPLETE,
+                    loc.clone(),
+                    "gguf",
+                    "GGUF metadata larger than the metadata limit (--max-metadata-bytes); rest not examined",
+                );
+            } else {
+                let mut f = ctx.finding(
+                    &rules::GGUF_MALFORMED,
+                    loc.clone(),
+                    "gguf",
+                    format!("malformed GGUF: {msg}"),
+                );
+                f.impact = "GGUF loaders have had memory-safety bugs on exactly such values".into();
+                ctx.push(f);
+            }
+        }
+        return;
     }
 }
 

@@ -31,6 +31,8 @@ pub struct PickleSummary {
     pub persistent_ids: Vec<V>,
     /// Whether every pickle ended with STOP.
     pub complete: bool,
+    /// A pickle ran past the end of the data, which was only a prefix of the input.
+    pub window_exhausted: bool,
 }
 
 /// Whether a head that does not start with `PROTO` is a protocol 0/1 pickle. Plain text must not
@@ -85,19 +87,33 @@ pub(crate) fn scan_source(
     loc: &Location,
     context: PickleContext,
 ) -> PickleSummary {
-    let limit = ctx.opts.limits.max_pickle_bytes;
-    let window = src.len().min(limit);
-    match source::read_range(src, 0, window) {
-        Ok(data) => analyse(ctx, &data, src.len() > window, loc, context),
-        Err(e) => {
-            ctx.report(
-                &rules::SCAN_INCOMPLETE,
-                loc.clone(),
-                "pickle",
-                format!("could not read pickle: {e}"),
-            );
-            PickleSummary::default()
+    // Pickles sit at the start of their files (legacy checkpoints put gigabytes of raw storage
+    // after them): read a window, and grow it only when a pickle runs past its end.
+    let limit = ctx.opts.limits.max_pickle_bytes.min(src.len());
+    let mut window = limit.min(64 << 20);
+    loop {
+        let data = match source::read_range(src, 0, window) {
+            Ok(d) => d,
+            Err(e) => {
+                ctx.report(
+                    &rules::SCAN_INCOMPLETE,
+                    loc.clone(),
+                    "pickle",
+                    format!("could not read pickle: {e}"),
+                );
+                return PickleSummary::default();
+            }
+        };
+        let cut = src.len() > window;
+        let mut scratch = Ctx::new(ctx.opts, ctx.deadline);
+        scratch.explain = ctx.explain.as_ref().map(|_| String::new());
+        let summary = analyse(&mut scratch, &data, cut, loc, context);
+        if summary.window_exhausted && window < limit {
+            window = window.saturating_mul(4).min(limit);
+            continue;
         }
+        ctx.absorb(scratch);
+        return summary;
     }
 }
 
@@ -147,6 +163,10 @@ pub(crate) fn analyse(
         judge(ctx, &run, data.len(), cut, loc, kind, format, &mut summary);
         if run.end != End::Stop {
             summary.complete = false;
+            if let End::Error { msg, .. } = &run.end {
+                summary.window_exhausted =
+                    cut && (msg.contains("truncated") || msg.contains("exceeds the"));
+            }
             break;
         }
         pos = run.next;
@@ -470,5 +490,40 @@ fn write_listing(out: &mut String, run: &Run, loc: &Location, policy: &crate::Po
         End::Limit { offset, msg } => {
             let _ = writeln!(out, "!! LIMIT at {offset:#x}: {msg}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Limits, ScanOptions, scan_bytes};
+
+    /// A 70 MiB pickle (one BINBYTES8) followed by a payload: larger than the first read window.
+    fn big_pickle() -> Vec<u8> {
+        let n = 70usize << 20;
+        let mut p = b"\x80\x04\x8e".to_vec();
+        p.extend_from_slice(&(n as u64).to_le_bytes());
+        p.resize(p.len() + n, 0);
+        p.extend_from_slice(b"0cos\nsystem\n(S'echo rampart-test'\ntR.");
+        p
+    }
+
+    #[test]
+    fn window_grows_past_64_mib() {
+        let f = scan_bytes("big.pkl", &big_pickle(), &ScanOptions::new());
+        let ids: Vec<_> = f.iter().map(|f| f.rule_id.as_str()).collect();
+        assert_eq!(ids, vec!["RS101"], "{f:#?}");
+    }
+
+    #[test]
+    fn limit_is_reported_not_silently_clean() {
+        let opts = ScanOptions {
+            limits: Limits {
+                max_pickle_bytes: 1 << 20,
+                ..Limits::default()
+            },
+            ..ScanOptions::new()
+        };
+        let f = scan_bytes("big.pkl", &big_pickle(), &opts);
+        assert!(f.iter().any(|f| f.rule_id == "RS108"), "{f:#?}");
     }
 }
