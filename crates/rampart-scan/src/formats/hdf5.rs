@@ -104,6 +104,25 @@ impl H5<'_> {
         ))
     }
 
+    /// Keep a header message; a continuation message queues another block to read.
+    fn record(
+        &self,
+        ty: u16,
+        body: Vec<u8>,
+        blocks: &mut Vec<(u64, u64, bool)>,
+        out: &mut Vec<(u16, Vec<u8>)>,
+    ) -> Result<(), String> {
+        if ty == 0x10 {
+            let (a, l) = self.continuation(&body)?;
+            blocks.push((a, l, false));
+        }
+        out.push((ty, body));
+        if out.len() > MAX_MESSAGES {
+            return Err("too many header messages".into());
+        }
+        Ok(())
+    }
+
     fn walk_v1(
         &self,
         blocks: &mut Vec<(u64, u64, bool)>,
@@ -124,14 +143,7 @@ impl H5<'_> {
                     .get(p + 8..p + 8 + sz)
                     .ok_or("header message runs past its block")?
                     .to_vec();
-                if ty == 0x10 {
-                    let (a, l) = self.continuation(&body)?;
-                    blocks.push((a, l, false));
-                }
-                out.push((ty, body));
-                if out.len() > MAX_MESSAGES {
-                    return Err("too many header messages".into());
-                }
+                self.record(ty, body, blocks, out)?;
                 p = p.saturating_add(8 + sz.div_ceil(8) * 8);
             }
         }
@@ -162,14 +174,7 @@ impl H5<'_> {
                     .get(p + hdr..p + hdr + sz)
                     .ok_or("header message runs past its block")?
                     .to_vec();
-                if ty == 0x10 {
-                    let (a, l) = self.continuation(&body)?;
-                    blocks.push((a, l, false));
-                }
-                out.push((ty, body));
-                if out.len() > MAX_MESSAGES {
-                    return Err("too many header messages".into());
-                }
+                self.record(ty, body, blocks, out)?;
                 p += hdr + sz;
             }
         }
