@@ -510,10 +510,13 @@ impl<'a> M<'a> {
         }
     }
 
-    fn note(&mut self, arg: String, note: String) {
-        if self.opts.trace
-            && let Some(t) = self.trace.last_mut()
-        {
+    /// Annotate the current listing line; the text is only built when a listing is wanted.
+    fn note(&mut self, text: impl FnOnce() -> (String, String)) {
+        if !self.opts.trace {
+            return;
+        }
+        let (arg, note) = text();
+        if let Some(t) = self.trace.last_mut() {
             if !arg.is_empty() {
                 t.arg = arg;
             }
@@ -562,7 +565,7 @@ impl<'a> M<'a> {
             name: n.into(),
             offset: self.op_start,
         });
-        self.note(String::new(), format!("import {}", g.qualified()));
+        self.note(|| (String::new(), format!("import {}", g.qualified())));
         self.set_trace_global(&g);
         self.obs.push(Obs::Import {
             global: g.clone(),
@@ -619,10 +622,12 @@ impl<'a> M<'a> {
                     name: n.into(),
                     offset: self.op_start,
                 });
-                self.note(
-                    String::new(),
-                    format!("resolves {} via {q}", g2.qualified()),
-                );
+                self.note(|| {
+                    (
+                        String::new(),
+                        format!("resolves {} via {q}", g2.qualified()),
+                    )
+                });
                 self.set_trace_global(&g2);
                 self.obs.push(Obs::Import {
                     global: g2.clone(),
@@ -631,9 +636,9 @@ impl<'a> M<'a> {
                 });
                 return self.push(V::Global(g2));
             }
-            self.note(String::new(), format!("call {}", callee.repr()));
+            self.note(|| (String::new(), format!("call {}", callee.repr())));
         } else {
-            self.note(String::new(), format!("call {}", callee.repr()));
+            self.note(|| (String::new(), format!("call {}", callee.repr())));
         }
         let node = V::node(NodeKind::Call(kind), vec![callee, args], self.op_start);
         self.push(node)
@@ -704,7 +709,7 @@ impl<'a> M<'a> {
                 }
                 0x80 => {
                     let p = self.u8()?;
-                    self.note(p.to_string(), String::new());
+                    self.note(|| (p.to_string(), String::new()));
                     if p > 5 {
                         return self.err(format!("unsupported pickle protocol: {p}"));
                     }
@@ -712,7 +717,7 @@ impl<'a> M<'a> {
                 }
                 0x95 => {
                     let n = self.u64()?;
-                    self.note(n.to_string(), String::new());
+                    self.note(|| (n.to_string(), String::new()));
                     let remaining = self.data.len().saturating_sub(self.pos) as u64;
                     if n > remaining {
                         return self.err("pickle data was truncated (frame)");
@@ -748,22 +753,22 @@ impl<'a> M<'a> {
                             }
                         },
                     };
-                    self.note(v.repr(), String::new());
+                    self.note(|| (v.repr(), String::new()));
                     self.push(v)?;
                 }
                 b'J' => {
                     let v = self.i32()?;
-                    self.note(v.to_string(), String::new());
+                    self.note(|| (v.to_string(), String::new()));
                     self.push(V::Int(i64::from(v)))?;
                 }
                 b'K' => {
                     let v = self.u8()?;
-                    self.note(v.to_string(), String::new());
+                    self.note(|| (v.to_string(), String::new()));
                     self.push(V::Int(i64::from(v)))?;
                 }
                 b'M' => {
                     let v = self.u16()?;
-                    self.note(v.to_string(), String::new());
+                    self.note(|| (v.to_string(), String::new()));
                     self.push(V::Int(i64::from(v)))?;
                 }
                 b'L' => {
@@ -824,7 +829,7 @@ impl<'a> M<'a> {
                         Err(e) => return self.err(format!("STRING: {e}")),
                     };
                     let v = self.py2_str(bytes)?;
-                    self.note(v.repr(), String::new());
+                    self.note(|| (v.repr(), String::new()));
                     self.push(v)?;
                 }
                 b'T' | b'U' => {
@@ -839,7 +844,7 @@ impl<'a> M<'a> {
                     };
                     let b = self.payload(n)?.to_vec();
                     let v = self.py2_str(b)?;
-                    self.note(v.repr(), String::new());
+                    self.note(|| (v.repr(), String::new()));
                     self.push(v)?;
                 }
                 b'B' | b'C' | 0x8e | 0x96 => {
@@ -849,7 +854,7 @@ impl<'a> M<'a> {
                         _ => self.u64()?,
                     };
                     let b = self.payload(n)?;
-                    self.note(format!("<{} bytes>", b.len()), String::new());
+                    self.note(|| (format!("<{} bytes>", b.len()), String::new()));
                     self.push(V::Bytes(Rc::from(b)))?;
                 }
                 b'V' => {
@@ -859,7 +864,7 @@ impl<'a> M<'a> {
                         Err(e) => return self.err(format!("UNICODE: {e}")),
                     };
                     let v = V::Str(s.into());
-                    self.note(v.repr(), String::new());
+                    self.note(|| (v.repr(), String::new()));
                     self.push(v)?;
                 }
                 b'X' | 0x8c | 0x8d => {
@@ -873,7 +878,7 @@ impl<'a> M<'a> {
                         return self.err("'utf-8' codec can't decode BINUNICODE argument");
                     };
                     let v = V::Str(s.into());
-                    self.note(v.repr(), String::new());
+                    self.note(|| (v.repr(), String::new()));
                     self.push(v)?;
                 }
                 b')' => self.push(V::node(NodeKind::Tuple, vec![], self.op_start))?,
@@ -940,13 +945,13 @@ impl<'a> M<'a> {
                 b'p' => {
                     let k = self.line_index("PUT")?;
                     let v = self.top()?;
-                    self.note(k.to_string(), String::new());
+                    self.note(|| (k.to_string(), String::new()));
                     self.memo_put(k, v)?;
                 }
                 b'q' => {
                     let k = u64::from(self.u8()?);
                     let v = self.top()?;
-                    self.note(k.to_string(), String::new());
+                    self.note(|| (k.to_string(), String::new()));
                     self.memo_put(k, v)?;
                 }
                 b'r' => {
@@ -955,23 +960,23 @@ impl<'a> M<'a> {
                         return self.err("negative LONG_BINPUT argument");
                     }
                     let v = self.top()?;
-                    self.note(k.to_string(), String::new());
+                    self.note(|| (k.to_string(), String::new()));
                     self.memo_put(k as u64, v)?;
                 }
                 0x94 => {
                     let k = self.memo.len() as u64;
                     let v = self.top()?;
-                    self.note(k.to_string(), String::new());
+                    self.note(|| (k.to_string(), String::new()));
                     self.memo_put(k, v)?;
                 }
                 b'g' => {
                     let k = self.line_index("GET")?;
-                    self.note(k.to_string(), String::new());
+                    self.note(|| (k.to_string(), String::new()));
                     self.memo_get(k)?;
                 }
                 b'h' => {
                     let k = u64::from(self.u8()?);
-                    self.note(k.to_string(), String::new());
+                    self.note(|| (k.to_string(), String::new()));
                     self.memo_get(k)?;
                 }
                 b'j' => {
@@ -979,7 +984,7 @@ impl<'a> M<'a> {
                     if k < 0 {
                         return self.err("negative LONG_BINGET argument");
                     }
-                    self.note(k.to_string(), String::new());
+                    self.note(|| (k.to_string(), String::new()));
                     self.memo_get(k as u64)?;
                 }
                 b'c' => {
@@ -988,7 +993,7 @@ impl<'a> M<'a> {
                     let (Ok(m), Ok(n)) = (std::str::from_utf8(m), std::str::from_utf8(n)) else {
                         return self.err("GLOBAL arguments are not valid UTF-8");
                     };
-                    self.note(format!("{m} {n}"), String::new());
+                    self.note(|| (format!("{m} {n}"), String::new()));
                     let g = self.import(m, n, "GLOBAL")?;
                     self.push(g)?;
                 }
@@ -1011,10 +1016,12 @@ impl<'a> M<'a> {
                                 name: name.clone(),
                                 offset: self.op_start,
                             });
-                            self.note(
-                                String::new(),
-                                format!("dynamic import of {}.{}", module.repr(), name.repr()),
-                            );
+                            self.note(|| {
+                                (
+                                    String::new(),
+                                    format!("dynamic import of {}.{}", module.repr(), name.repr()),
+                                )
+                            });
                             let g = Rc::new(GlobalRef {
                                 module: format!("<{}>", module.repr()).into(),
                                 name: format!("<{}>", name.repr()).into(),
@@ -1031,7 +1038,7 @@ impl<'a> M<'a> {
                     let (Ok(m), Ok(n)) = (std::str::from_utf8(m), std::str::from_utf8(n)) else {
                         return self.err("INST arguments are not valid UTF-8");
                     };
-                    self.note(format!("{m} {n}"), String::new());
+                    self.note(|| (format!("{m} {n}"), String::new()));
                     let args = self.pop_mark()?;
                     let cls = self.import(m, n, "INST")?;
                     let args = V::node(NodeKind::Tuple, args, self.op_start);
@@ -1101,7 +1108,7 @@ impl<'a> M<'a> {
                         0x83 => i64::from(self.u16()?),
                         _ => i64::from(self.i32()?),
                     };
-                    self.note(code.to_string(), String::new());
+                    self.note(|| (code.to_string(), String::new()));
                     if code <= 0 {
                         return self.err("EXT specifies code <= 0");
                     }
@@ -1139,7 +1146,7 @@ impl<'a> M<'a> {
     }
 
     fn persistent(&mut self, pid: V) -> R<()> {
-        self.note(pid.repr(), "persistent_load(pid)".into());
+        self.note(|| (pid.repr(), "persistent_load(pid)".into()));
         self.obs.push(Obs::Persistent {
             pid: pid.clone(),
             offset: self.op_start,
@@ -1242,7 +1249,7 @@ impl<'a> M<'a> {
                 .map_or_else(|| self.err("array size overflows"), Ok)?;
         }
         self.payload(n)?;
-        self.note(String::new(), format!("skipped {n} bytes of array data"));
+        self.note(|| (String::new(), format!("skipped {n} bytes of array data")));
         self.obs.push(Obs::JoblibArray {
             offset: start,
             bytes: n,

@@ -9,8 +9,9 @@ use crate::scan::Ctx;
 use crate::source::{self, Source};
 use machine::{End, MachineOptions, Obs, Run};
 use rampart_core::{Location, Severity};
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::rc::Rc;
 use value::V;
 
 /// Where a pickle comes from; decides what is expected of it.
@@ -225,7 +226,9 @@ fn judge(
     format: &str,
     summary: &mut PickleSummary,
 ) {
-    let mut imports: BTreeMap<(String, String), ImportInfo> = BTreeMap::new();
+    // Keyed by the machine's shared strings: a state dict imports the same few globals
+    // thousands of times, and this must not allocate per import.
+    let mut imports: HashMap<(Rc<str>, Rc<str>), ImportInfo> = HashMap::new();
     let mut persid = 0u64;
     for o in &run.obs {
         match o {
@@ -234,7 +237,7 @@ fn judge(
                     continue;
                 }
                 let e = imports
-                    .entry((global.module.to_string(), global.name.to_string()))
+                    .entry((global.module.clone(), global.name.clone()))
                     .or_insert_with(|| ImportInfo {
                         offset: global.offset,
                         opcode,
@@ -250,7 +253,7 @@ fn judge(
             } => match callee {
                 V::Global(g) if g.module.starts_with('<') => {}
                 V::Global(g) => {
-                    if let Some(e) = imports.get_mut(&(g.module.to_string(), g.name.to_string()))
+                    if let Some(e) = imports.get_mut(&(g.module.clone(), g.name.clone()))
                         && e.call.is_none()
                     {
                         let call = rebuild_call(run, *offset).unwrap_or_else(|| g.qualified());
@@ -332,7 +335,10 @@ fn judge(
             Obs::JoblibArray { .. } => {}
         }
     }
+    let mut imports: Vec<_> = imports.into_iter().collect();
+    imports.sort_by(|a, b| a.0.cmp(&b.0));
     for ((module, name), info) in imports {
+        let (module, name) = (module.to_string(), name.to_string());
         let q = if name.is_empty() {
             module.clone()
         } else {
