@@ -12,8 +12,10 @@
 
 #![deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod bundle;
 pub mod error;
 pub mod hash;
 pub mod keys;
+pub mod pki;
 
 pub use error::SignError;
