@@ -14,6 +14,7 @@
 
 pub mod bundle;
 pub mod error;
+pub mod flow;
 pub mod hash;
 pub mod keys;
 pub mod pki;

@@ -21,6 +21,214 @@ pub enum Command {
     /// Pickle tools for investigators.
     #[command(subcommand)]
     Pickle(PickleCommand),
+    /// Print the OpenSSF Model Signing manifest of a model folder, file or dataset (JSON).
+    Hash(HashArgs),
+    /// Sign a model (OpenSSF Model Signing; same methods and flags as `model_signing sign`).
+    #[command(subcommand)]
+    Sign(SignMethod),
+    /// Verify a model's signature, then every file against it.
+    #[command(subcommand)]
+    Verify(VerifyMethod),
+    /// Generate a signing key pair (private key written 0600, optionally encrypted).
+    Keygen(KeygenArgs),
+}
+
+/// Hashing flags shared by hash, sign and verify.
+#[derive(Debug, Args, Clone)]
+pub struct ManifestArgs {
+    /// Paths (relative to the model, or absolute inside it) to leave out. Repeatable.
+    #[arg(long = "ignore-paths", alias = "ignore_paths", num_args = 1.., value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Do not ignore .git, .gitattributes, .github and .gitignore.
+    #[arg(long = "no-ignore-git-paths", alias = "no_ignore_git_paths")]
+    pub no_ignore_git_paths: bool,
+    /// Ignore the git paths (the default; accepted for compatibility).
+    #[arg(long = "ignore-git-paths", alias = "ignore_git_paths", hide = true)]
+    pub ignore_git_paths: bool,
+    /// Follow symbolic links (their targets are hashed).
+    #[arg(long = "allow_symlinks", alias = "allow-symlinks")]
+    pub allow_symlinks: bool,
+}
+
+/// Digest choice for hash and sign.
+#[derive(Debug, Args, Clone)]
+pub struct DigestArgs {
+    /// Digest algorithm: sha256 (default), blake2, blake3.
+    #[arg(long = "hash-type", alias = "hash_type", default_value = "sha256")]
+    pub hash_type: String,
+    /// Hash files in shards of this many bytes instead of whole files.
+    #[arg(long = "shard-size", alias = "shard_size", value_name = "BYTES")]
+    pub shard_size: Option<u64>,
+}
+
+#[derive(Debug, Args)]
+pub struct HashArgs {
+    /// Model folder or file.
+    pub path: PathBuf,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub digest: DigestArgs,
+}
+
+/// Where the private key's passphrase comes from.
+#[derive(Debug, Args, Clone)]
+pub struct PasswordArgs {
+    /// Read the private key passphrase from this file (first line).
+    #[arg(long = "password-file", alias = "password_file", value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Take the passphrase from this environment variable.
+    #[arg(
+        long = "password-env",
+        alias = "password_env",
+        value_name = "VAR",
+        default_value = "RAMPART_KEY_PASSWORD"
+    )]
+    pub password_env: String,
+    /// Ask for the passphrase on the terminal.
+    #[arg(long)]
+    pub prompt: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SignMethod {
+    /// Sign with a private key (ECDSA P-256 or P-384; SEC1 or PKCS#8 PEM).
+    Key {
+        /// Model folder or file.
+        model_path: PathBuf,
+        /// Private key (PEM).
+        #[arg(long = "private_key", alias = "private-key")]
+        private_key: PathBuf,
+        /// Signature output (default: model.sig next to the model).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        #[command(flatten)]
+        manifest: ManifestArgs,
+        #[command(flatten)]
+        digest: DigestArgs,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Sign with a certificate's private key; the certificate and its chain go in the bundle.
+    Certificate {
+        /// Model folder or file.
+        model_path: PathBuf,
+        /// The signing certificate's private key (PEM).
+        #[arg(long = "private_key", alias = "private-key")]
+        private_key: PathBuf,
+        /// The signing (leaf) certificate (PEM).
+        #[arg(long = "signing_certificate", alias = "signing-certificate")]
+        signing_certificate: PathBuf,
+        /// Certificates completing the chain (PEM), in order. Repeatable.
+        #[arg(long = "certificate_chain", alias = "certificate-chain", num_args = 1..)]
+        certificate_chain: Vec<PathBuf>,
+        /// Signature output (default: model.sig next to the model).
+        #[arg(long)]
+        signature: Option<PathBuf>,
+        #[command(flatten)]
+        manifest: ManifestArgs,
+        #[command(flatten)]
+        digest: DigestArgs,
+        #[command(flatten)]
+        password: PasswordArgs,
+    },
+    /// Keyless signing through Sigstore (needs Fulcio and Rekor: not available offline).
+    Sigstore {
+        /// Model folder or file.
+        model_path: PathBuf,
+        /// Signature output.
+        #[arg(long)]
+        signature: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VerifyMethod {
+    /// Verify with the signer's public key.
+    Key {
+        /// Model folder or file.
+        model_path: PathBuf,
+        /// Public key (SPKI PEM).
+        #[arg(long = "public_key", alias = "public-key")]
+        public_key: PathBuf,
+        #[command(flatten)]
+        common: VerifyArgs,
+    },
+    /// Verify the bundle's certificate chain up to the given root certificates.
+    Certificate {
+        /// Model folder or file.
+        model_path: PathBuf,
+        /// Trusted root certificates (PEM). Repeatable.
+        #[arg(long = "certificate_chain", alias = "certificate-chain", num_args = 1.., required = true)]
+        certificate_chain: Vec<PathBuf>,
+        /// Require this identity (e-mail, URI or DNS SAN) on the signing certificate.
+        #[arg(long)]
+        identity: Option<String>,
+        #[command(flatten)]
+        common: VerifyArgs,
+    },
+    /// Verify a Sigstore keyless bundle (offline, against a trusted root).
+    Sigstore {
+        /// Model folder or file.
+        model_path: PathBuf,
+        /// Expected signer identity.
+        #[arg(long)]
+        identity: Option<String>,
+        /// Expected OIDC issuer.
+        #[arg(long = "identity_provider", alias = "identity-provider")]
+        identity_provider: Option<String>,
+        /// Sigstore trusted root (trusted_root.json).
+        #[arg(long = "trust_config", alias = "trust-config")]
+        trust_config: Option<PathBuf>,
+        #[command(flatten)]
+        common: VerifyArgs,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The signature bundle (default: model.sig next to the model).
+    #[arg(long)]
+    pub signature: Option<PathBuf>,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    /// Accept files that the signature does not list.
+    #[arg(long = "ignore_unsigned_files", alias = "ignore-unsigned-files")]
+    pub ignore_unsigned_files: bool,
+    /// Report format.
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: VerifyFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VerifyFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KeyTypeArg {
+    P256,
+    P384,
+}
+
+#[derive(Debug, Args)]
+pub struct KeygenArgs {
+    /// Key type.
+    #[arg(long = "type", value_enum, default_value = "p256")]
+    pub key_type: KeyTypeArg,
+    /// Output prefix: writes PREFIX.pem (private, 0600) and PREFIX.pub.pem.
+    #[arg(long, short = 'o', default_value = "rampart-signing-key")]
+    pub output: PathBuf,
+    /// Encrypt the private key with a passphrase (from --password-file, the environment
+    /// variable or the prompt).
+    #[arg(long)]
+    pub encrypt: bool,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,6 +12,10 @@ use std::time::Duration;
 pub fn run(cli: Cli) -> Result<u8> {
     match cli.command {
         Command::Scan(args) => scan(args),
+        Command::Hash(a) => crate::signing::hash_cmd(a),
+        Command::Sign(m) => crate::signing::sign_cmd(m),
+        Command::Verify(m) => crate::signing::verify_cmd(m),
+        Command::Keygen(a) => crate::signing::keygen_cmd(a),
         Command::Pickle(PickleCommand::Disasm { file }) => {
             let opts = ScanOptions::new();
             let text = rampart_scan::explain_file(&file, &opts)?;

@@ -3,6 +3,7 @@
 
 mod cli;
 mod commands;
+mod signing;
 
 use clap::Parser;
 use std::io::Write;

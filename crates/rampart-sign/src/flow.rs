@@ -1,0 +1,367 @@
+//! Signing and verification of a model, end to end.
+
+use crate::bundle::{self, Bundle, Material};
+use crate::error::SignError;
+use crate::hash::{self, HashOptions, Method, Resource};
+use crate::keys::{PrivateKey, PublicKey};
+use crate::pki;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use x509_cert::Certificate;
+
+/// Who signs.
+#[derive(Debug)]
+pub enum Signer {
+    /// A private key (the `key` method).
+    Key(PrivateKey),
+    /// A private key with its certificate and chain (the `certificate` method).
+    Certificate {
+        /// The leaf's private key.
+        key: PrivateKey,
+        /// The signing (leaf) certificate.
+        leaf: Certificate,
+        /// Intermediates (and optionally the root), in the order to embed.
+        chain: Vec<Certificate>,
+    },
+}
+
+/// What a verification trusts.
+#[derive(Debug)]
+pub enum Trust {
+    /// A public key (the `key` method).
+    Key(PublicKey),
+    /// Root certificates, an optional required SAN, and the time to check validity at.
+    Certificate {
+        /// Self-signed trust anchors.
+        anchors: Vec<Certificate>,
+        /// Required identity (SAN) of the signer.
+        identity: Option<String>,
+        /// Unix time of the check (now, unless testing).
+        now: u64,
+    },
+}
+
+/// The signature file's path relative to the model root, when it lies inside the model.
+fn inside(model: &Path, sig: &Path) -> Option<String> {
+    let m = std::fs::canonicalize(model).ok()?;
+    let parent = sig
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let s = std::fs::canonicalize(parent).ok()?.join(sig.file_name()?);
+    s.strip_prefix(&m)
+        .ok()?
+        .to_str()
+        .map(|r| r.replace('\\', "/"))
+}
+
+/// Sign `model` and write the bundle to `signature`. Returns the manifest.
+pub fn sign(
+    model: &Path,
+    signature: &Path,
+    mut opts: HashOptions,
+    signer: &Signer,
+) -> Result<hash::Manifest, SignError> {
+    if let Some(rel) = inside(model, signature)
+        && !opts.ignore_paths.contains(&rel)
+    {
+        opts.ignore_paths.push(rel);
+    }
+    let manifest = hash::manifest(model, &opts)?;
+    let payload = bundle::statement(&manifest)?;
+    let (key, material) = match signer {
+        Signer::Key(k) => (
+            k,
+            Material::PublicKey {
+                hint: k.public().hint()?,
+            },
+        ),
+        Signer::Certificate { key, leaf, chain } => {
+            if pki::public_key(leaf)? != key.public() {
+                return Err(SignError::Key(
+                    "the private key does not belong to the signing certificate".into(),
+                ));
+            }
+            let mut ders = vec![pki::to_der(leaf)?];
+            for c in chain {
+                ders.push(pki::to_der(c)?);
+            }
+            (key, Material::Chain(ders))
+        }
+    };
+    let b = bundle::build(payload, material, |pae| key.sign(pae));
+    write_atomic(signature, b.to_json()?.as_bytes())?;
+    Ok(manifest)
+}
+
+fn write_atomic(path: &Path, data: &[u8]) -> Result<(), SignError> {
+    let tmp: PathBuf = {
+        let mut t = path.as_os_str().to_owned();
+        t.push(".tmp-rampart");
+        t.into()
+    };
+    std::fs::write(&tmp, data).map_err(|e| SignError::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| SignError::io(path, e))
+}
+
+/// Options of a verification beyond what the signature records.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Extra paths to ignore (relative to the model root).
+    pub ignore_paths: Vec<String>,
+    /// Tolerate files that the manifest does not list.
+    pub ignore_unsigned_files: bool,
+    /// Follow symlinks even if the signer did not.
+    pub allow_symlinks: bool,
+}
+
+/// What a verification found.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct VerifyReport {
+    /// Who signed: key hint or certificate subject and SANs.
+    pub signer: String,
+    /// Subject name recorded in the signature.
+    pub model_name: String,
+    /// Root digest recorded in the signature (hex).
+    pub root_digest: String,
+    /// Files (or shards) checked.
+    pub resources: usize,
+    /// Bytes hashed.
+    pub bytes: u64,
+    /// Hashing recorded in the signature.
+    pub method: String,
+    /// Files whose content differs.
+    pub changed: Vec<String>,
+    /// Signed files that are gone.
+    pub missing: Vec<String>,
+    /// Files present but not signed.
+    pub extra: Vec<String>,
+    /// Signed files now found under another name (same content).
+    pub renamed: Vec<(String, String)>,
+}
+
+impl VerifyReport {
+    /// Whether the model matches its signature.
+    pub fn ok(&self) -> bool {
+        self.changed.is_empty()
+            && self.missing.is_empty()
+            && self.extra.is_empty()
+            && self.renamed.is_empty()
+    }
+
+    /// One line per difference.
+    pub fn describe(&self) -> String {
+        let mut s = String::new();
+        for c in &self.changed {
+            s.push_str(&format!(
+                "  changed:  {c} (content differs from the signed digest)\n"
+            ));
+        }
+        for (from, to) in &self.renamed {
+            s.push_str(&format!(
+                "  renamed:  {from} -> {to} (same content, different name)\n"
+            ));
+        }
+        for m in &self.missing {
+            s.push_str(&format!("  missing:  {m} (signed, not present)\n"));
+        }
+        for e in &self.extra {
+            s.push_str(&format!(
+                "  extra:    {e} (present, not signed; --ignore_unsigned_files tolerates it)\n"
+            ));
+        }
+        s
+    }
+}
+
+/// Verify `model` against the bundle at `signature`.
+pub fn verify(
+    model: &Path,
+    signature: &Path,
+    trust: &Trust,
+    vopts: &VerifyOptions,
+) -> Result<VerifyReport, SignError> {
+    let meta = std::fs::metadata(signature).map_err(|e| SignError::io(signature, e))?;
+    if meta.len() > bundle::MAX_BUNDLE_BYTES {
+        return Err(SignError::Bundle(format!(
+            "signature file is {} bytes, more than the {} limit",
+            meta.len(),
+            bundle::MAX_BUNDLE_BYTES
+        )));
+    }
+    let text = std::fs::read(signature).map_err(|e| SignError::io(signature, e))?;
+    let b = Bundle::parse(&text)?;
+    let (payload, sig) = b.payload_and_signature()?;
+    let pae = bundle::pae(bundle::PAYLOAD_TYPE, &payload);
+    let signer = check_signature(&b, &pae, &sig, trust)?;
+    let signed = bundle::parse_statement(&payload)?;
+    let listed_root = hex::encode(hash::root_digest(&signed.resources));
+    if listed_root != signed.root_digest {
+        return Err(SignError::Bundle(
+            "the signed subject digest does not match the signed resources (inconsistent payload)"
+                .into(),
+        ));
+    }
+    let mut opts = signed.options.clone();
+    opts.allow_symlinks |= vopts.allow_symlinks;
+    for p in &vopts.ignore_paths {
+        opts.ignore_paths
+            .push(p.trim_start_matches("./").to_string());
+    }
+    if let Some(rel) = inside(model, signature) {
+        opts.ignore_paths.push(rel);
+    }
+    let sharded = matches!(opts.method, Method::Shards(_));
+    let entries = hash::list_files(model, &opts);
+    let entries = match entries {
+        Err(SignError::EmptyModel(_)) => Vec::new(),
+        other => other?,
+    };
+    let bytes = entries.iter().map(|e| e.size).sum();
+    let actual = if entries.is_empty() {
+        Vec::new()
+    } else {
+        hash::hash_entries(&entries, &opts)?
+    };
+    let mut report = diff(
+        &signed.resources,
+        &actual,
+        sharded,
+        vopts.ignore_unsigned_files,
+    );
+    report.signer = signer;
+    report.model_name = signed.model_name;
+    report.root_digest = signed.root_digest;
+    report.resources = signed.resources.len();
+    report.bytes = bytes;
+    report.method = match opts.method {
+        Method::Files => format!("files/{}", opts.algorithm.name()),
+        Method::Shards(n) => format!("shards({n})/{}", opts.algorithm.name()),
+    };
+    Ok(report)
+}
+
+fn check_signature(b: &Bundle, pae: &[u8], sig: &[u8], trust: &Trust) -> Result<String, SignError> {
+    match (&b.material, trust) {
+        (Material::PublicKey { hint }, Trust::Key(key)) => {
+            let mine = key.hint()?;
+            if !hint.is_empty() && *hint != mine {
+                return Err(SignError::BadSignature(format!(
+                    "key mismatch: the signature names public key {hint}, the given key is {mine}; verify with the signer's key"
+                )));
+            }
+            if !key.verify(pae, sig) {
+                return Err(SignError::BadSignature(
+                    "signature does not verify: the signed payload or the signature was modified, or another key signed it".into(),
+                ));
+            }
+            Ok(format!("public key {mine}"))
+        }
+        (Material::Chain(ders), Trust::Certificate { anchors, identity, now }) => {
+            let chain = ders.iter().map(|d| pki::from_der(d)).collect::<Result<Vec<_>, _>>()?;
+            let key = pki::verify_chain(&chain, anchors, *now, identity.as_deref())?;
+            if !key.verify(pae, sig) {
+                return Err(SignError::BadSignature(
+                    "signature does not verify with the signing certificate's key: the payload or signature was modified".into(),
+                ));
+            }
+            let leaf = chain.first().ok_or_else(|| SignError::Certificate("empty chain".into()))?;
+            Ok(format!("certificate {} (SAN {})", pki::subject(leaf), pki::sans(leaf).join(", ")))
+        }
+        (Material::Sigstore { .. }, _) => Err(SignError::Unsupported(
+            "Sigstore keyless bundles: offline verification against a trusted root is not implemented yet".into(),
+        )),
+        (Material::PublicKey { .. }, _) => Err(SignError::Bundle("this signature was made with the key method: verify with `verify key --public_key`".into())),
+        (Material::Chain(_), _) => Err(SignError::Bundle("this signature was made with the certificate method: verify with `verify certificate --certificate_chain ROOT.pem`".into())),
+    }
+}
+
+fn diff(
+    signed: &[Resource],
+    actual: &[Resource],
+    sharded: bool,
+    ignore_unsigned: bool,
+) -> VerifyReport {
+    // Compare file by file: for shards, a file's identity is the sequence of its shard digests.
+    let group = |rs: &[Resource]| {
+        let mut m: BTreeMap<String, Vec<(String, Vec<u8>)>> = BTreeMap::new();
+        for r in rs {
+            let file = if sharded {
+                r.file(true).to_string()
+            } else {
+                r.name.clone()
+            };
+            m.entry(file)
+                .or_default()
+                .push((r.name.clone(), r.digest.clone()));
+        }
+        m
+    };
+    let (want, have) = (group(signed), group(actual));
+    let mut report = VerifyReport::default();
+    for (file, w) in &want {
+        match have.get(file) {
+            Some(h) if h == w => {}
+            Some(_) => report.changed.push(file.clone()),
+            None => report.missing.push(file.clone()),
+        }
+    }
+    let mut extra: BTreeSet<String> = have
+        .keys()
+        .filter(|f| !want.contains_key(*f))
+        .cloned()
+        .collect();
+    // A missing file whose exact content appears under a new name was renamed.
+    let mut still_missing = Vec::new();
+    for m in std::mem::take(&mut report.missing) {
+        let content: Vec<&Vec<u8>> = want
+            .get(&m)
+            .map(|v| v.iter().map(|x| &x.1).collect())
+            .unwrap_or_default();
+        let hit = extra.iter().find(|e| {
+            let c: Vec<&Vec<u8>> = have
+                .get(*e)
+                .map(|v| v.iter().map(|x| &x.1).collect())
+                .unwrap_or_default();
+            c == content
+        });
+        match hit.cloned() {
+            Some(e) => {
+                extra.remove(&e);
+                report.renamed.push((m, e));
+            }
+            None => still_missing.push(m),
+        }
+    }
+    report.missing = still_missing;
+    if !ignore_unsigned {
+        report.extra = extra.into_iter().collect();
+    }
+    report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(name: &str, d: u8) -> Resource {
+        Resource {
+            name: name.into(),
+            algorithm: "sha256".into(),
+            digest: vec![d],
+        }
+    }
+
+    #[test]
+    fn diff_names_every_kind_of_change() {
+        let signed = vec![r("a", 1), r("b", 2), r("c", 3), r("d", 4)];
+        let actual = vec![r("a", 1), r("b", 9), r("c2", 3), r("e", 5)];
+        let d = diff(&signed, &actual, false, false);
+        assert_eq!(d.changed, vec!["b"]);
+        assert_eq!(d.renamed, vec![("c".to_string(), "c2".to_string())]);
+        assert_eq!(d.missing, vec!["d"]);
+        assert_eq!(d.extra, vec!["e"]);
+        let d = diff(&signed, &actual, false, true);
+        assert!(d.extra.is_empty());
+    }
+}

@@ -1,0 +1,345 @@
+//! `rampart hash`, `sign`, `verify` and `keygen`.
+
+use crate::cli::{
+    DigestArgs, KeyTypeArg, KeygenArgs, ManifestArgs, PasswordArgs, SignMethod, VerifyArgs,
+    VerifyFormat, VerifyMethod,
+};
+use anyhow::{Context, Result, bail};
+use rampart_sign::SignError;
+use rampart_sign::flow::{self, Signer, Trust, VerifyOptions};
+use rampart_sign::hash::{self, Algorithm, DEFAULT_IGNORES, HashOptions, Method};
+use rampart_sign::keys::{KeyType, PrivateKey, PublicKey};
+use rampart_sign::pki;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use zeroize_shim::Secret;
+
+/// A passphrase that is wiped when dropped (the CLI has no zeroize dependency of its own).
+mod zeroize_shim {
+    pub struct Secret(pub Vec<u8>);
+    impl Drop for Secret {
+        fn drop(&mut self) {
+            for b in self.0.iter_mut() {
+                // Volatile-free best effort; the library zeroizes key material itself.
+                *b = 0;
+            }
+        }
+    }
+}
+
+fn relative_ignores(model: &Path, m: &ManifestArgs) -> Result<Vec<String>> {
+    let mut out: Vec<String> = if m.no_ignore_git_paths {
+        Vec::new()
+    } else {
+        DEFAULT_IGNORES.iter().map(|s| s.to_string()).collect()
+    };
+    let root = std::fs::canonicalize(model)
+        .with_context(|| format!("cannot open model {}", model.display()))?;
+    for p in &m.ignore_paths {
+        // Like the reference: absolute paths must lie inside the model; relative ones are
+        // relative to the model root.
+        let rel = if p.is_absolute() {
+            let c = std::fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+            c.strip_prefix(&root).map(Path::to_path_buf).map_err(|_| {
+                anyhow::anyhow!("--ignore-paths {} is not inside the model", p.display())
+            })?
+        } else {
+            p.clone()
+        };
+        out.push(
+            rel.to_string_lossy()
+                .replace('\\', "/")
+                .trim_start_matches("./")
+                .to_string(),
+        );
+    }
+    Ok(out)
+}
+
+fn hash_options(model: &Path, m: &ManifestArgs, d: &DigestArgs) -> Result<HashOptions> {
+    Ok(HashOptions {
+        algorithm: Algorithm::parse(&d.hash_type)?,
+        method: match d.shard_size {
+            Some(0) => bail!("--shard-size must be positive"),
+            Some(n) => Method::Shards(n),
+            None => Method::Files,
+        },
+        allow_symlinks: m.allow_symlinks,
+        ignore_paths: relative_ignores(model, m)?,
+    })
+}
+
+/// The default signature path: `model.sig` next to the model (the reference's file name).
+fn default_signature(model: &Path) -> PathBuf {
+    let parent = std::fs::canonicalize(model)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."));
+    parent.join("model.sig")
+}
+
+fn passphrase(p: &PasswordArgs, what: &str) -> Result<Option<Secret>> {
+    if let Some(f) = &p.password_file {
+        let text = std::fs::read(f)
+            .with_context(|| format!("cannot read passphrase file {}", f.display()))?;
+        let line = text.split(|&b| b == b'\n').next().unwrap_or(&[]);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        return Ok(Some(Secret(line.to_vec())));
+    }
+    if let Some(v) = std::env::var_os(&p.password_env).filter(|v| !v.is_empty()) {
+        return Ok(Some(Secret(v.into_encoded_bytes())));
+    }
+    if p.prompt {
+        let pw = rpassword::prompt_password(format!("{what}: "))
+            .context("cannot read the passphrase from the terminal")?;
+        return Ok(Some(Secret(pw.into_bytes())));
+    }
+    Ok(None)
+}
+
+fn read_private_key(path: &Path, p: &PasswordArgs) -> Result<PrivateKey> {
+    let pem = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read private key {}", path.display()))?;
+    let pw = if pem.contains("ENCRYPTED PRIVATE KEY") {
+        passphrase(p, "passphrase of the private key")?
+    } else {
+        None
+    };
+    PrivateKey::from_pem(&pem, pw.as_ref().map(|s| s.0.as_slice()))
+        .with_context(|| format!("{}", path.display()))
+}
+
+pub fn hash_cmd(a: crate::cli::HashArgs) -> Result<u8> {
+    let opts = hash_options(&a.path, &a.manifest, &a.digest)?;
+    let start = Instant::now();
+    let m = hash::manifest(&a.path, &opts)?;
+    let payload = rampart_sign::bundle::statement(&m)?;
+    let mut v: serde_json::Value = serde_json::from_slice(&payload)?;
+    v["rampart"] = serde_json::json!({
+        "files": m.resources.len(),
+        "bytes": m.bytes,
+        "duration_ms": start.elapsed().as_millis() as u64,
+    });
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &v)?;
+    out.write_all(b"\n")?;
+    Ok(0)
+}
+
+pub fn sign_cmd(m: SignMethod) -> Result<u8> {
+    let start = Instant::now();
+    let (model, signature, signer, manifest_args, digest) = match m {
+        SignMethod::Key {
+            model_path,
+            private_key,
+            signature,
+            manifest,
+            digest,
+            password,
+        } => {
+            let key = read_private_key(&private_key, &password)?;
+            (model_path, signature, Signer::Key(key), manifest, digest)
+        }
+        SignMethod::Certificate {
+            model_path,
+            private_key,
+            signing_certificate,
+            certificate_chain,
+            signature,
+            manifest,
+            digest,
+            password,
+        } => {
+            let key = read_private_key(&private_key, &password)?;
+            let leaf_pem = std::fs::read(&signing_certificate)
+                .with_context(|| format!("cannot read {}", signing_certificate.display()))?;
+            let leaf = pki::load_pem_chain(&leaf_pem)?
+                .into_iter()
+                .next()
+                .context("no certificate")?;
+            let mut chain = Vec::new();
+            for c in &certificate_chain {
+                let pem =
+                    std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
+                chain.extend(pki::load_pem_chain(&pem)?);
+            }
+            (
+                model_path,
+                signature,
+                Signer::Certificate { key, leaf, chain },
+                manifest,
+                digest,
+            )
+        }
+        SignMethod::Sigstore { .. } => {
+            bail!(
+                "keyless Sigstore signing needs network access to Fulcio and Rekor, which this build does not use; sign with `key` or `certificate`"
+            )
+        }
+    };
+    let opts = hash_options(&model, &manifest_args, &digest)?;
+    let sig_path = signature.unwrap_or_else(|| default_signature(&model));
+    let manifest = flow::sign(&model, &sig_path, opts, &signer)?;
+    eprintln!(
+        "signed {} ({} resources, {}) in {:.2} s -> {}",
+        model.display(),
+        manifest.resources.len(),
+        rampart_core::render::human_bytes(manifest.bytes),
+        start.elapsed().as_secs_f64(),
+        sig_path.display()
+    );
+    Ok(0)
+}
+
+pub fn verify_cmd(m: VerifyMethod) -> Result<u8> {
+    let start = Instant::now();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let (model, trust, common) = match m {
+        VerifyMethod::Key {
+            model_path,
+            public_key,
+            common,
+        } => {
+            let pem = std::fs::read_to_string(&public_key)
+                .with_context(|| format!("cannot read public key {}", public_key.display()))?;
+            (model_path, Trust::Key(PublicKey::from_pem(&pem)?), common)
+        }
+        VerifyMethod::Certificate {
+            model_path,
+            certificate_chain,
+            identity,
+            common,
+        } => {
+            let mut anchors = Vec::new();
+            for c in &certificate_chain {
+                let pem =
+                    std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
+                anchors.extend(pki::load_pem_chain(&pem)?);
+            }
+            (
+                model_path,
+                Trust::Certificate {
+                    anchors,
+                    identity,
+                    now,
+                },
+                common,
+            )
+        }
+        VerifyMethod::Sigstore { .. } => {
+            bail!(
+                "verifying Sigstore keyless bundles offline is not implemented yet; use `key` or `certificate` signatures"
+            )
+        }
+    };
+    run_verify(&model, &trust, &common, start)
+}
+
+fn run_verify(model: &Path, trust: &Trust, common: &VerifyArgs, start: Instant) -> Result<u8> {
+    let sig = common
+        .signature
+        .clone()
+        .unwrap_or_else(|| default_signature(model));
+    let mut ignore = relative_ignores(model, &common.manifest)?;
+    // The signed ignore list already holds the git paths; only add what the user asked for.
+    ignore.retain(|p| !DEFAULT_IGNORES.contains(&p.as_str()));
+    let vopts = VerifyOptions {
+        ignore_paths: ignore,
+        ignore_unsigned_files: common.ignore_unsigned_files,
+        allow_symlinks: common.manifest.allow_symlinks,
+    };
+    let outcome = flow::verify(model, &sig, trust, &vopts);
+    let report = match outcome {
+        Ok(r) => r,
+        Err(
+            e @ (SignError::BadSignature(_) | SignError::Certificate(_) | SignError::Bundle(_)),
+        ) => {
+            if common.format == VerifyFormat::Json {
+                println!(
+                    "{}",
+                    serde_json::json!({"verified": false, "error": e.to_string()})
+                );
+            } else {
+                eprintln!("verification FAILED: {e}");
+            }
+            return Ok(1);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if common.format == VerifyFormat::Json {
+        let mut v = serde_json::to_value(&report)?;
+        v["verified"] = report.ok().into();
+        println!("{}", serde_json::to_string_pretty(&v)?);
+    } else if report.ok() {
+        eprintln!(
+            "verified {}: signature by {}, {} resources ({}, {}) match, in {:.2} s",
+            model.display(),
+            report.signer,
+            report.resources,
+            report.method,
+            rampart_core::render::human_bytes(report.bytes),
+            start.elapsed().as_secs_f64()
+        );
+    } else {
+        eprintln!(
+            "verification FAILED: the signature is valid ({}) but the model differs:\n{}",
+            report.signer,
+            report.describe().trim_end()
+        );
+    }
+    Ok(if report.ok() { 0 } else { 1 })
+}
+
+pub fn keygen_cmd(a: KeygenArgs) -> Result<u8> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let private = a.output.with_extension("pem");
+    let public = PathBuf::from(format!("{}.pub.pem", a.output.display()));
+    for p in [&private, &public] {
+        if p.exists() && !a.force {
+            bail!("{} exists; pass --force to overwrite", p.display());
+        }
+    }
+    let key = PrivateKey::generate(match a.key_type {
+        KeyTypeArg::P256 => KeyType::P256,
+        KeyTypeArg::P384 => KeyType::P384,
+    });
+    let pw = if a.encrypt {
+        let pw = passphrase(
+            &PasswordArgs {
+                prompt: true,
+                ..a.password.clone()
+            },
+            "new passphrase",
+        )?;
+        match pw {
+            Some(p) if !p.0.is_empty() => Some(p),
+            _ => bail!("--encrypt needs a non-empty passphrase"),
+        }
+    } else {
+        None
+    };
+    let pem = key.to_pkcs8_pem(pw.as_ref().map(|s| s.0.as_slice()))?;
+    let _ = std::fs::remove_file(&private);
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&private)
+        .with_context(|| format!("cannot create {}", private.display()))?;
+    f.write_all(pem.as_bytes())?;
+    std::fs::write(&public, key.public().to_pem()?)
+        .with_context(|| format!("cannot write {}", public.display()))?;
+    eprintln!(
+        "wrote {} ({} private key, mode 0600{}) and {} (public key, hint {})",
+        private.display(),
+        key.curve(),
+        if pw.is_some() { ", encrypted" } else { "" },
+        public.display(),
+        key.public().hint()?
+    );
+    Ok(0)
+}
