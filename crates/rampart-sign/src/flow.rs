@@ -19,7 +19,7 @@ pub enum Signer {
         /// The leaf's private key.
         key: PrivateKey,
         /// The signing (leaf) certificate.
-        leaf: Certificate,
+        leaf: Box<Certificate>,
         /// Intermediates (and optionally the root), in the order to embed.
         chain: Vec<Certificate>,
     },

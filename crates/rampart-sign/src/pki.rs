@@ -217,8 +217,7 @@ pub fn verify_chain(
         anchors.iter().partition(|a| signed_by(a, a));
     let candidates: Vec<&Certificate> = chain.iter().skip(1).chain(extra).collect();
     let mut current = leaf;
-    let mut intermediates_below = 0usize;
-    for _ in 0..MAX_CHAIN {
+    for intermediates_below in 0..MAX_CHAIN {
         if let Some(root) = roots.iter().find(|r| signed_by(current, r)) {
             check_time(root, now)?;
             check_ca(root, intermediates_below)?;
@@ -235,7 +234,6 @@ pub fn verify_chain(
         };
         check_time(issuer, now)?;
         check_ca(issuer, intermediates_below)?;
-        intermediates_below += 1;
         current = issuer;
     }
     Err(SignError::Certificate(format!(

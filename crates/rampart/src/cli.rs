@@ -164,6 +164,10 @@ pub enum VerifyMethod {
         /// Require this identity (e-mail, URI or DNS SAN) on the signing certificate.
         #[arg(long)]
         identity: Option<String>,
+        /// Check certificate validity at this Unix time instead of now (audits of old
+        /// signatures; tests).
+        #[arg(long = "at-time", value_name = "UNIX_SECONDS")]
+        at_time: Option<u64>,
         #[command(flatten)]
         common: VerifyArgs,
     },

@@ -167,7 +167,11 @@ pub fn sign_cmd(m: SignMethod) -> Result<u8> {
             (
                 model_path,
                 signature,
-                Signer::Certificate { key, leaf, chain },
+                Signer::Certificate {
+                    key,
+                    leaf: Box::new(leaf),
+                    chain,
+                },
                 manifest,
                 digest,
             )
@@ -212,8 +216,10 @@ pub fn verify_cmd(m: VerifyMethod) -> Result<u8> {
             model_path,
             certificate_chain,
             identity,
+            at_time,
             common,
         } => {
+            let now = at_time.unwrap_or(now);
             let mut anchors = Vec::new();
             for c in &certificate_chain {
                 let pem =

@@ -2,4 +2,5 @@
 
 mod fixtures;
 mod scan;
+mod signing;
 mod util;
