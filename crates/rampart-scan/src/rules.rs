@@ -115,6 +115,15 @@ rules! {
     SAFETENSORS_MALFORMED = "RS851", "safetensors-malformed", Medium,
         "safetensors header invalid, or tensor offsets out of bounds, overlapping or inconsistent",
         "A header longer than the file, invalid JSON, offsets outside the data, overlapping tensors or a dtype×shape that does not match its byte range indicate a corrupt or crafted file.";
+    SIGNATURE_INVALID = "RS950", "model-signature-invalid", High,
+        "Model signature present but it does not verify, or the model differs from it",
+        "A model.sig (OpenSSF Model Signing bundle) was found and checked with the key or trust anchors given to rampart scan: the signature is invalid, made by someone else, or files changed, appeared or disappeared since signing. Do not use the model until the difference is explained; rampart verify prints every changed, missing, extra and renamed file.";
+    SIGNATURE_UNVERIFIED = "RS951", "model-signature-unverified", Low,
+        "Model signature present but not verified (no key or trust anchor given)",
+        "A model.sig was found. Pass --public-key or --certificate-chain to rampart scan (or run rampart verify) to check it; until then it proves nothing.";
+    SIGNATURE_VERIFIED = "RS952", "model-signature-verified", Info,
+        "Model signature verified: every file matches",
+        "The signature verifies with the given key or trust anchors and every signed file matches. This states who signed the model; it does not make its content safe, which the other rules judge.";
     SYMLINK_ESCAPE = "RS901", "symlink-escape", Medium,
         "Symbolic link points outside the scanned tree (not followed)",
         "A model folder whose links leave it makes loaders read files the publisher did not ship. Rampart does not follow such links.";
@@ -165,6 +174,13 @@ pub fn fix(id: &str) -> &'static str {
         "RS702" => "check which library provides the custom operators before loading",
         "RS901" => "copy the linked file into the tree or remove the link",
         "RS903" => "rename the file to match its content",
+        "RS950" => {
+            "do not use the model; run rampart verify to see what differs and obtain a correctly signed copy"
+        }
+        "RS951" => {
+            "verify it: rampart scan --public-key KEY (or --certificate-chain ROOT.pem), or rampart verify"
+        }
+        "RS952" => "none needed",
         _ => "",
     }
 }

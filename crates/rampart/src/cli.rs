@@ -296,6 +296,16 @@ pub struct ScanArgs {
     /// Also scan inside .git directories.
     #[arg(long)]
     pub include_git: bool,
+    /// Verify model.sig signatures found in or next to scanned folders with this public key.
+    #[arg(long = "public-key", alias = "public_key", value_name = "PEM")]
+    pub public_key: Option<PathBuf>,
+    /// Verify model.sig signatures with these trusted root certificates. Repeatable.
+    #[arg(
+        long = "certificate-chain",
+        alias = "certificate_chain",
+        value_name = "PEM"
+    )]
+    pub certificate_chain: Vec<PathBuf>,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

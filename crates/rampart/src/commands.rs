@@ -116,7 +116,13 @@ fn scan(args: ScanArgs) -> Result<u8> {
     } else {
         None
     };
-    let report = rampart_scan::scan_paths(&args.paths, &opts);
+    let mut report = rampart_scan::scan_paths(&args.paths, &opts);
+    crate::signing::signature_status(
+        &mut report,
+        &args.paths,
+        args.public_key.as_deref(),
+        &args.certificate_chain,
+    )?;
     if let Some(pb) = bar {
         pb.finish_and_clear();
     }

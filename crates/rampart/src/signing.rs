@@ -349,3 +349,97 @@ pub fn keygen_cmd(a: KeygenArgs) -> Result<u8> {
     );
     Ok(0)
 }
+
+/// `rampart scan` reports the signature status of every scanned folder that has a `model.sig`
+/// inside it or next to it: verified (with the given key or roots), present but unverified,
+/// or invalid.
+pub fn signature_status(
+    report: &mut rampart_core::Report,
+    paths: &[PathBuf],
+    public_key: Option<&Path>,
+    roots: &[PathBuf],
+) -> Result<()> {
+    use rampart_core::{Finding, Location};
+    use rampart_scan::rules;
+    let trust = match (public_key, roots.is_empty()) {
+        (Some(k), _) => {
+            let pem = std::fs::read_to_string(k)
+                .with_context(|| format!("cannot read public key {}", k.display()))?;
+            Some(Trust::Key(PublicKey::from_pem(&pem)?))
+        }
+        (None, false) => {
+            let mut anchors = Vec::new();
+            for c in roots {
+                let pem =
+                    std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
+                anchors.extend(pki::load_pem_chain(&pem)?);
+            }
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            Some(Trust::Certificate {
+                anchors,
+                identity: None,
+                now,
+            })
+        }
+        (None, true) => None,
+    };
+    for model in paths.iter().filter(|p| p.is_dir()) {
+        let candidates = [model.join("model.sig"), default_signature(model)];
+        let Some(sig) = candidates.iter().find(|p| p.is_file()) else {
+            continue;
+        };
+        let loc = Location::file(sig.display().to_string());
+        let make = |rule: &rampart_core::RuleInfo, msg: String| {
+            let mut f = Finding::new(rule.id, rule.name, rule.severity, loc.clone(), msg);
+            f.format = "oms-signature".into();
+            f.remediation = rules::fix(rule.id).into();
+            f
+        };
+        let f = match &trust {
+            None => {
+                let mut f = make(
+                    &rules::SIGNATURE_UNVERIFIED,
+                    format!("{} has a signature that was not verified", model.display()),
+                );
+                if let Err(e) = std::fs::read(sig).map_err(|e| e.to_string()).and_then(|b| {
+                    rampart_sign::bundle::Bundle::parse(&b).map_err(|e| e.to_string())
+                }) {
+                    f = make(
+                        &rules::SIGNATURE_INVALID,
+                        format!("{} has an unreadable signature: {e}", model.display()),
+                    );
+                }
+                f
+            }
+            Some(t) => match flow::verify(model, sig, t, &VerifyOptions::default()) {
+                Ok(r) if r.ok() => make(
+                    &rules::SIGNATURE_VERIFIED,
+                    format!(
+                        "{} verified: signed by {}, {} resources match",
+                        model.display(),
+                        r.signer,
+                        r.resources
+                    ),
+                ),
+                Ok(r) => {
+                    let mut f = make(
+                        &rules::SIGNATURE_INVALID,
+                        format!("{} differs from its signature", model.display()),
+                    );
+                    f.evidence = Some(r.describe().trim_end().replace('\n', "; "));
+                    f
+                }
+                Err(e) => make(
+                    &rules::SIGNATURE_INVALID,
+                    format!("{}: {e}", model.display()),
+                ),
+            },
+        };
+        report.findings.push(f);
+    }
+    report.finalize();
+    Ok(())
+}

@@ -650,3 +650,43 @@ fn round_trip_with_the_reference_implementation() {
     ]);
     assert!(ok, "{out}");
 }
+
+#[test]
+fn scan_reports_signature_status() {
+    let d = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(d.path(), "k");
+    let m = model(d.path());
+    rampart()
+        .args(["sign", "key"])
+        .arg(&m)
+        .arg("--private_key")
+        .arg(&private)
+        .arg("--signature")
+        .arg(m.join("model.sig"))
+        .assert()
+        .success();
+    let (code, r) = crate::util::scan_json(&[
+        "--public-key",
+        public.to_str().unwrap(),
+        m.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    assert_eq!(crate::util::rule_ids(&r), vec!["RS952"]);
+    let (code, r) = crate::util::scan_json(&[m.to_str().unwrap()]);
+    assert_eq!(code, 0, "an unverified signature is low severity");
+    assert_eq!(crate::util::rule_ids(&r), vec!["RS951"]);
+    std::fs::write(m.join("sub/tok.txt"), b"changed").unwrap();
+    let (code, r) = crate::util::scan_json(&[
+        "--public-key",
+        public.to_str().unwrap(),
+        m.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert_eq!(crate::util::rule_ids(&r), vec!["RS950"]);
+    assert!(
+        r["findings"][0]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("changed:  sub/tok.txt")
+    );
+}
