@@ -223,6 +223,22 @@ pub fn verify(
     } else {
         hash::hash_entries(&entries, &opts)?
     };
+    let mut actual = actual;
+    if model.is_file() {
+        // A single-file model: the reference names its resource ".", OMS v1.0 the file name.
+        // Whatever single name the signer used stands for this file.
+        let names: BTreeSet<&str> = signed.resources.iter().map(|r| r.file(sharded)).collect();
+        if let [only] = names.into_iter().collect::<Vec<_>>().as_slice() {
+            for r in &mut actual {
+                let tail = r
+                    .name
+                    .strip_prefix(r.file(sharded))
+                    .unwrap_or("")
+                    .to_string();
+                r.name = format!("{only}{tail}");
+            }
+        }
+    }
     let mut report = diff(
         &signed.resources,
         &actual,
@@ -350,6 +366,55 @@ mod tests {
             algorithm: "sha256".into(),
             digest: vec![d],
         }
+    }
+
+    #[test]
+    fn single_file_models_accept_either_resource_name() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("model.gguf");
+        std::fs::write(&f, b"weights").unwrap();
+        let key = PrivateKey::generate(crate::keys::KeyType::P256);
+        let trust = Trust::Key(key.public());
+        let sig = d.path().join("model.sig");
+        let m = sign(&f, &sig, HashOptions::default(), &Signer::Key(key)).unwrap();
+        assert_eq!(m.resources[0].name, ".");
+        assert!(
+            verify(&f, &sig, &trust, &VerifyOptions::default())
+                .unwrap()
+                .ok()
+        );
+        // The same file signed under the OMS v1.0 spelling (its file name) also verifies.
+        let mut named = m.clone();
+        named.resources[0].name = "model.gguf".into();
+        let payload = crate::bundle::statement(&named).unwrap();
+        let key2 = PrivateKey::generate(crate::keys::KeyType::P256);
+        let b = crate::bundle::build(
+            payload,
+            Material::PublicKey {
+                hint: key2.public().hint().unwrap(),
+            },
+            |p| key2.sign(p),
+        );
+        std::fs::write(&sig, b.to_json().unwrap()).unwrap();
+        assert!(
+            verify(
+                &f,
+                &sig,
+                &Trust::Key(key2.public()),
+                &VerifyOptions::default()
+            )
+            .unwrap()
+            .ok()
+        );
+        std::fs::write(&f, b"weightz").unwrap();
+        let r = verify(
+            &f,
+            &sig,
+            &Trust::Key(key2.public()),
+            &VerifyOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(r.changed, vec!["model.gguf"]);
     }
 
     #[test]

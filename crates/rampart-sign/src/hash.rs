@@ -6,7 +6,6 @@
 //! every byte is read once.
 
 use crate::error::SignError;
-use rayon::prelude::*;
 use sha2::Digest as _;
 use std::cmp::Ordering;
 use std::io::Read;
@@ -15,8 +14,9 @@ use std::path::{Path, PathBuf};
 /// Top-level names the reference ignores by default.
 pub const DEFAULT_IGNORES: &[&str] = &[".git", ".gitattributes", ".github", ".gitignore"];
 
-/// Read buffer per hashing task.
-const BUF: usize = 4 << 20;
+/// Read buffer per hashing task: small enough to stay in L2, so each byte is copied from the
+/// page cache into cache and hashed from there.
+const BUF: usize = 256 << 10;
 
 /// A digest algorithm the specification allows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -321,6 +321,9 @@ fn hash_range(path: &Path, start: u64, len: u64, alg: Algorithm) -> Result<Vec<u
     Ok(h.finish())
 }
 
+/// Digests computed by one worker, with the job index they belong to.
+type Digests = Vec<(usize, Vec<u8>)>;
+
 /// Hash listed files into resources (parallel), in canonical order.
 pub fn hash_entries(entries: &[Entry], opts: &HashOptions) -> Result<Vec<Resource>, SignError> {
     let alg = opts.algorithm;
@@ -354,18 +357,43 @@ pub fn hash_entries(entries: &[Entry], opts: &HashOptions) -> Result<Vec<Resourc
         }
     };
     let label = resource_label(alg, opts.method);
-    // Large files first, so the longest tasks start early and cores stay busy to the end.
+    // Largest first, handed out one by one from a shared counter (greedy LPT): with a few
+    // huge files and many small ones, every core stays busy to the end. rayon's range
+    // splitting would give one core all the large files.
     let mut order: Vec<usize> = (0..jobs.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(jobs.get(i).map_or(0, |j| j.3)));
-    let digests: Vec<(usize, Vec<u8>)> = order
-        .par_iter()
-        .map(|&i| {
-            let (_, path, start, len) = jobs
-                .get(i)
-                .ok_or_else(|| SignError::Unsupported("job index".into()))?;
-            Ok((i, hash_range(path, *start, *len, alg)?))
-        })
-        .collect::<Result<_, SignError>>()?;
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = rayon::current_num_threads().clamp(1, jobs.len().max(1));
+    let results: Vec<Result<Digests, SignError>> = std::thread::scope(|sc| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                sc.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = order.get(k) else { break };
+                        let (_, path, start, len) = jobs
+                            .get(i)
+                            .ok_or_else(|| SignError::Unsupported("job index".into()))?;
+                        mine.push((i, hash_range(path, *start, *len, alg)?));
+                    }
+                    Ok(mine)
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join().unwrap_or_else(|_| {
+                    Err(SignError::Unsupported("hashing thread panicked".into()))
+                })
+            })
+            .collect()
+    });
+    let mut digests = Vec::with_capacity(jobs.len());
+    for r in results {
+        digests.extend(r?);
+    }
     let mut by_index: Vec<Option<Vec<u8>>> = vec![None; jobs.len()];
     for (i, d) in digests {
         if let Some(slot) = by_index.get_mut(i) {
