@@ -39,6 +39,15 @@ pub enum Trust {
         /// Unix time of the check (now, unless testing).
         now: u64,
     },
+    /// A Sigstore trusted root and the expected identity and OIDC issuer (keyless bundles).
+    Sigstore {
+        /// Parsed `trusted_root.json`.
+        root: Box<crate::sigstore::TrustedRoot>,
+        /// Required SAN of the signer.
+        identity: Option<String>,
+        /// Required OIDC issuer.
+        issuer: Option<String>,
+    },
 }
 
 /// The signature file's path relative to the model root, when it lies inside the model.
@@ -284,8 +293,17 @@ fn check_signature(b: &Bundle, pae: &[u8], sig: &[u8], trust: &Trust) -> Result<
             let leaf = chain.first().ok_or_else(|| SignError::Certificate("empty chain".into()))?;
             Ok(format!("certificate {} (SAN {})", pki::subject(leaf), pki::sans(leaf).join(", ")))
         }
-        (Material::Sigstore { .. }, _) => Err(SignError::Unsupported(
-            "Sigstore keyless bundles: offline verification against a trusted root is not implemented yet".into(),
+        (Material::Sigstore { .. }, Trust::Sigstore { root, identity, issuer }) => {
+            let who = crate::sigstore::verify_bundle(b, root, identity.as_deref(), issuer.as_deref())?;
+            Ok(format!(
+                "keyless certificate for {} (issuer {}, logged at Unix time {})",
+                who.sans.join(", "),
+                who.issuer.unwrap_or_default(),
+                who.integrated_time
+            ))
+        }
+        (Material::Sigstore { .. }, _) => Err(SignError::Bundle(
+            "this is a Sigstore keyless bundle: verify with `verify sigstore --trust_config trusted_root.json --identity ... --identity_provider ...`".into(),
         )),
         (Material::PublicKey { .. }, _) => Err(SignError::Bundle("this signature was made with the key method: verify with `verify key --public_key`".into())),
         (Material::Chain(_), _) => Err(SignError::Bundle("this signature was made with the certificate method: verify with `verify certificate --certificate_chain ROOT.pem`".into())),

@@ -18,5 +18,23 @@ pub mod flow;
 pub mod hash;
 pub mod keys;
 pub mod pki;
+pub mod sigstore;
 
 pub use error::SignError;
+
+/// Entry point for `cargo fuzz`: the signature-file parsers must return normally on any input.
+pub fn fuzz_bundle(data: &[u8]) {
+    if let Ok(b) = bundle::Bundle::parse(data) {
+        let _ = b.to_json();
+        if let Ok((payload, _)) = b.payload_and_signature() {
+            let _ = bundle::parse_statement(&payload);
+        }
+    }
+    let _ = bundle::parse_statement(data);
+    let _ = pki::load_pem_chain(data);
+    let _ = pki::from_der(data);
+    if let Ok(s) = std::str::from_utf8(data) {
+        let _ = keys::PublicKey::from_pem(s);
+        let _ = keys::PrivateKey::from_pem(s, Some(b"pw"));
+    }
+}

@@ -236,9 +236,34 @@ pub fn verify_cmd(m: VerifyMethod) -> Result<u8> {
                 common,
             )
         }
-        VerifyMethod::Sigstore { .. } => {
-            bail!(
-                "verifying Sigstore keyless bundles offline is not implemented yet; use `key` or `certificate` signatures"
+        VerifyMethod::Sigstore {
+            model_path,
+            identity,
+            identity_provider,
+            trust_config,
+            common,
+        } => {
+            let Some(tc) = trust_config else {
+                bail!(
+                    "offline verification of keyless bundles needs the Sigstore trusted root: pass --trust_config trusted_root.json"
+                );
+            };
+            let text =
+                std::fs::read(&tc).with_context(|| format!("cannot read {}", tc.display()))?;
+            let root = rampart_sign::sigstore::TrustedRoot::parse(&text)?;
+            if identity.is_none() || identity_provider.is_none() {
+                eprintln!(
+                    "warning: without --identity and --identity_provider any Sigstore user's signature is accepted"
+                );
+            }
+            (
+                model_path,
+                Trust::Sigstore {
+                    root: Box::new(root),
+                    identity,
+                    issuer: identity_provider,
+                },
+                common,
             )
         }
     };

@@ -690,3 +690,149 @@ fn scan_reports_signature_status() {
             .contains("changed:  sub/tok.txt")
     );
 }
+
+/// The public-good Sigstore trusted root shipped inside the `sigstore` package (a dependency of
+/// model-signing, installed from PyPI for the round-trip test).
+fn public_good_trusted_root() -> PathBuf {
+    let ms = reference_cli();
+    let venv = ms.parent().unwrap().parent().unwrap();
+    let lib = std::fs::read_dir(venv.join("lib"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    lib.join(
+        "site-packages/sigstore/_store/https%3A%2F%2Ftuf-repo-cdn.sigstore.dev/trusted_root.json",
+    )
+}
+
+#[test]
+fn keyless_bundles_verify_offline_against_a_trusted_root() {
+    let root = public_good_trusted_root();
+    assert!(root.exists(), "{}", root.display());
+    let sample = interop().join("reference-samples/oms-spec-v1.1.0-sigstore-keyless.bundle.json");
+    let d = tempfile::tempdir().unwrap();
+    // The sample's model is not shipped: the signature checks pass, then the files are missing.
+    let model = d.path().join("model");
+    std::fs::create_dir(&model).unwrap();
+    std::fs::write(model.join("unrelated"), b"x").unwrap();
+    let verify = |sig: &Path, extra: &[&str]| {
+        let out = rampart()
+            .args(["verify", "sigstore"])
+            .arg(&model)
+            .arg("--signature")
+            .arg(sig)
+            .arg("--trust_config")
+            .arg(&root)
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let who = [
+        "--identity",
+        "stefanb@us.ibm.com",
+        "--identity_provider",
+        "https://sigstore.verify.ibm.com/oauth2",
+    ];
+    let (code, err) = verify(&sample, &who);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("the signature is valid (keyless certificate for stefanb@us.ibm.com"),
+        "{err}"
+    );
+    assert!(err.contains("missing:  signme-1"), "{err}");
+    let (_, err) = verify(&sample, &["--identity", "mallory@example.com"]);
+    assert!(err.contains("not in the certificate's SANs"), "{err}");
+    let (_, err) = verify(
+        &sample,
+        &["--identity_provider", "https://accounts.google.com"],
+    );
+    assert!(err.contains("OIDC issuer"), "{err}");
+    // Tampering with any part of the log evidence or the envelope is detected.
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sample).unwrap()).unwrap();
+    let cases: &[(&str, fn(&mut serde_json::Value), &str)] = &[
+        (
+            "set",
+            |v| {
+                v["verificationMaterial"]["tlogEntries"][0]["inclusionPromise"]["signedEntryTimestamp"] = "MEQCIErVIgUO5ZfOBVXVM8URhnDQ2RXg7H+960ckEz8xKkdoAiBkki5CpODdpZw8GzMNv/nnT1j5OQ6l/Y5k00n7P0AXFA==".into()
+            },
+            "signed entry timestamp",
+        ),
+        (
+            "proof",
+            |v| {
+                v["verificationMaterial"]["tlogEntries"][0]["inclusionProof"]["hashes"][0] =
+                    "Zmf17o5a5Q69nPPFcZTIHWt03F7krvYqLjX5ylwcyjw=".into()
+            },
+            "signed entry timestamp|inclusion proof",
+        ),
+        (
+            "time",
+            |v| v["verificationMaterial"]["tlogEntries"][0]["integratedTime"] = "1760062341".into(),
+            "signed entry timestamp",
+        ),
+        (
+            "payload",
+            |v| {
+                let p = v["dsseEnvelope"]["payload"].as_str().unwrap().to_string();
+                let mut b = base64_decode(&p);
+                let n = b.len() - 3;
+                b[n] ^= 1;
+                v["dsseEnvelope"]["payload"] = base64_encode(&b).into();
+            },
+            "another payload",
+        ),
+    ];
+    for (name, mutate, why) in cases {
+        let mut v = original.clone();
+        mutate(&mut v);
+        let p = d.path().join(format!("{name}.json"));
+        std::fs::write(&p, v.to_string()).unwrap();
+        let (code, err) = verify(&p, &who);
+        assert_eq!(code, 1, "{name}: {err}");
+        assert!(
+            why.split('|').any(|w| err.contains(w)),
+            "{name}: expected {why:?} in {err}"
+        );
+        assert!(!err.contains("the signature is valid"), "{name}: {err}");
+    }
+    // Without a trusted root the command says what is missing.
+    rampart()
+        .args(["verify", "sigstore"])
+        .arg(&model)
+        .arg("--signature")
+        .arg(&sample)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--trust_config"));
+}
+
+fn base64_decode(s: &str) -> Vec<u8> {
+    let out = Command::new("base64")
+        .arg("-d")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    out.stdin.as_ref().unwrap().write_all(s.as_bytes()).unwrap();
+    out.wait_with_output().unwrap().stdout
+}
+
+fn base64_encode(b: &[u8]) -> String {
+    let out = Command::new("base64")
+        .arg("-w0")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    out.stdin.as_ref().unwrap().write_all(b).unwrap();
+    String::from_utf8(out.wait_with_output().unwrap().stdout).unwrap()
+}
