@@ -27,11 +27,20 @@ fn bad(m: impl Into<String>) -> SignError {
     SignError::Certificate(m.into())
 }
 
+/// A transparency log of the trusted root: id, key, validity window.
+#[derive(Debug)]
+struct Log {
+    id: Vec<u8>,
+    key: PublicKey,
+    start: Option<i64>,
+    end: Option<i64>,
+}
+
 /// A parsed `trusted_root.json` (the parts used here).
 #[derive(Debug)]
 pub struct TrustedRoot {
     cas: Vec<(Vec<Certificate>, Option<i64>, Option<i64>)>,
-    logs: Vec<(Vec<u8>, PublicKey, Option<i64>, Option<i64>)>,
+    logs: Vec<Log>,
 }
 
 fn rfc3339(s: &str) -> Option<i64> {
@@ -120,7 +129,12 @@ impl TrustedRoot {
             // Logs with key types Rampart cannot use (e.g. Ed25519 Rekor v2 shards) are skipped.
             if let Ok(key) = PublicKey::from_spki_der(&der) {
                 let (s, e) = valid_for(t.get("publicKey").unwrap_or(&Value::Null));
-                logs.push((id, key, s, e));
+                logs.push(Log {
+                    id,
+                    key,
+                    start: s,
+                    end: e,
+                });
             }
         }
         if cas.is_empty() || logs.is_empty() {
@@ -240,9 +254,14 @@ pub fn verify_bundle(
                 .unwrap_or(""),
         )
         .map_err(|e| bad(format!("logId: {e}")))?;
-    let (_, log_key, ls, le) = root.logs.iter().find(|(id, ..)| *id == log_id).ok_or_else(
-        || bad("the log entry comes from a transparency log that the trusted root does not list"),
-    )?;
+    let Log {
+        key: log_key,
+        start: ls,
+        end: le,
+        ..
+    } = root.logs.iter().find(|l| l.id == log_id).ok_or_else(|| {
+        bad("the log entry comes from a transparency log that the trusted root does not list")
+    })?;
     if ls.is_some_and(|s| t < s) || le.is_some_and(|e| t > e) {
         return Err(bad(
             "the log entry's time lies outside the log key's validity",
