@@ -756,7 +756,8 @@ fn keyless_bundles_verify_offline_against_a_trusted_root() {
     // Tampering with any part of the log evidence or the envelope is detected.
     let original: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&sample).unwrap()).unwrap();
-    let cases: &[(&str, fn(&mut serde_json::Value), &str)] = &[
+    type Tamper = (&'static str, fn(&mut serde_json::Value), &'static str);
+    let cases: &[Tamper] = &[
         (
             "set",
             |v| {
