@@ -338,6 +338,10 @@ pub fn hash_entries(entries: &[Entry], opts: &HashOptions) -> Result<Vec<Resourc
             }
             let mut v = Vec::new();
             for e in entries {
+                // Like the reference, an empty file has no shards and so no resource.
+                if e.size == 0 {
+                    continue;
+                }
                 let mut start = 0;
                 loop {
                     let end = (start + size).min(e.size);
@@ -494,6 +498,16 @@ mod tests {
     }
 
     #[test]
+    fn non_utf8_names_are_a_clear_error() {
+        use std::os::unix::ffi::OsStrExt;
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join(std::ffi::OsStr::from_bytes(b"bad\xffname.bin")), b"x").unwrap();
+        let e = manifest(d.path(), &HashOptions::default()).unwrap_err();
+        assert!(matches!(e, SignError::NonUtf8Name(_)), "{e}");
+        assert!(e.to_string().contains("rename it"), "{e}");
+    }
+
+    #[test]
     fn shards_cover_every_byte() {
         let d = tempfile::tempdir().unwrap();
         std::fs::write(d.path().join("w"), vec![7u8; 20]).unwrap();
@@ -504,8 +518,12 @@ mod tests {
         };
         let m = manifest(d.path(), &opts).unwrap();
         let names: Vec<_> = m.resources.iter().map(|r| r.name.as_str()).collect();
-        assert_eq!(names, vec!["e:0:0", "w:0:8", "w:8:16", "w:16:20"]);
+        assert_eq!(
+            names,
+            vec!["w:0:8", "w:8:16", "w:16:20"],
+            "empty files have no shards (as in the reference)"
+        );
         assert_eq!(m.resources[0].algorithm, "sha256-sharded-8");
-        assert_eq!(m.resources[3].file(true), "w");
+        assert_eq!(m.resources[2].file(true), "w");
     }
 }

@@ -837,3 +837,90 @@ fn base64_encode(b: &[u8]) -> String {
     out.stdin.as_ref().unwrap().write_all(b).unwrap();
     String::from_utf8(out.wait_with_output().unwrap().stdout).unwrap()
 }
+
+/// The reference's API writes sharded and BLAKE2/BLAKE3 manifests that its own CLI cannot
+/// verify; Rampart reads the hashing configuration from the signed payload and verifies them,
+/// and signs the same kinds in a form the reference API accepts.
+#[test]
+fn manifests_the_reference_api_writes_verify() {
+    let ms = reference_cli();
+    let python = ms.parent().unwrap().join("python");
+    let d = interop_copy();
+    let p = d.path();
+    let script = r#"
+import model_signing, sys
+h = model_signing.hashing.Config()
+h = h.use_shard_serialization(hashing_algorithm="blake2", shard_size=1048576) if sys.argv[1] == "shards" else h.use_file_serialization(hashing_algorithm="blake3")
+model_signing.signing.Config().use_elliptic_key_signer(private_key="keys/TEST-ONLY-ec-p256-private.pkcs8.pem").set_hashing_config(h).sign("tiny-llm", sys.argv[2])
+"#;
+    for (kind, sig) in [("shards", "api-shards.sig"), ("blake3", "api-blake3.sig")] {
+        let st = Command::new(&python)
+            .args(["-c", script, kind, sig])
+            .current_dir(p)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        rampart()
+            .current_dir(p)
+            .args([
+                "verify",
+                "key",
+                "tiny-llm",
+                "--signature",
+                sig,
+                "--public_key",
+                "keys/ec-p256-public.pem",
+            ])
+            .assert()
+            .success();
+        // The same signature fails on a tampered copy, naming the file.
+        rampart()
+            .current_dir(p)
+            .args([
+                "verify",
+                "key",
+                "tampered/byte-flip",
+                "--signature",
+                sig,
+                "--public_key",
+                "keys/ec-p256-public.pem",
+            ])
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains("changed:  weights.bin"));
+    }
+    // Rampart's own sharded BLAKE2 signature verifies with the reference API, which (unlike its
+    // CLI) takes the hashing configuration as a parameter.
+    rampart()
+        .current_dir(p)
+        .args([
+            "sign",
+            "key",
+            "tiny-llm",
+            "--private_key",
+            "keys/TEST-ONLY-ec-p256-private.sec1.pem",
+            "--hash-type",
+            "blake2",
+            "--shard-size",
+            "1048576",
+            "--signature",
+            "r-shards.sig",
+        ])
+        .assert()
+        .success();
+    let verify_api = r#"
+import model_signing
+h = model_signing.hashing.Config().use_shard_serialization(hashing_algorithm="blake2", shard_size=1048576)
+model_signing.verifying.Config().use_elliptic_key_verifier(public_key="keys/ec-p256-public.pem").set_hashing_config(h).verify("tiny-llm", "r-shards.sig")
+"#;
+    let out = Command::new(&python)
+        .args(["-c", verify_api])
+        .current_dir(p)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
