@@ -501,7 +501,12 @@ mod tests {
     fn non_utf8_names_are_a_clear_error() {
         use std::os::unix::ffi::OsStrExt;
         let d = tempfile::tempdir().unwrap();
-        std::fs::write(d.path().join(std::ffi::OsStr::from_bytes(b"bad\xffname.bin")), b"x").unwrap();
+        std::fs::write(
+            d.path()
+                .join(std::ffi::OsStr::from_bytes(b"bad\xffname.bin")),
+            b"x",
+        )
+        .unwrap();
         let e = manifest(d.path(), &HashOptions::default()).unwrap_err();
         assert!(matches!(e, SignError::NonUtf8Name(_)), "{e}");
         assert!(e.to_string().contains("rename it"), "{e}");
