@@ -124,6 +124,9 @@ rules! {
     SIGNATURE_VERIFIED = "RS952", "model-signature-verified", Info,
         "Model signature verified: every file matches",
         "The signature verifies with the given key or trust anchors and every signed file matches. This states who signed the model; it does not make its content safe, which the other rules judge.";
+    YAML_PYTHON_TAG = "RS910", "yaml-python-tag", Critical,
+        "YAML file constructs Python objects (!!python/object/apply and similar tags)",
+        "PyYAML's unsafe loaders import modules and call functions named by these tags; configs loaded with yaml.load/unsafe_load therefore run code. Benign model configs do not need them.";
     SYMLINK_ESCAPE = "RS901", "symlink-escape", Medium,
         "Symbolic link points outside the scanned tree (not followed)",
         "A model folder whose links leave it makes loaders read files the publisher did not ship. Rampart does not follow such links.";
@@ -174,6 +177,7 @@ pub fn fix(id: &str) -> &'static str {
         "RS702" => "check which library provides the custom operators before loading",
         "RS901" => "copy the linked file into the tree or remove the link",
         "RS903" => "rename the file to match its content",
+        "RS910" => "load YAML with yaml.safe_load only, and remove the python tags",
         "RS950" => {
             "do not use the model; run rampart verify to see what differs and obtain a correctly signed copy"
         }

@@ -401,6 +401,11 @@ pub(crate) fn scan_source(
         Format::Unknown if name.ends_with("saved_model.pbtxt") => {
             formats::protobuf::scan_pbtxt(ctx, src, loc)
         }
+        Format::Unknown
+            if name.ends_with(".yaml") || name.ends_with(".yml") || name == "MLmodel" =>
+        {
+            formats::keras::scan_yaml_tags(ctx, src, loc)
+        }
         _ => {}
     }
 }

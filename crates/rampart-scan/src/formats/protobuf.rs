@@ -112,7 +112,8 @@ pub(crate) fn looks_like_message(head: &[u8]) -> bool {
             return true;
         }
     }
-    n >= 2
+    // Parsed to the end without error: a small message with one or two fields.
+    n >= 1
 }
 
 fn string(b: &[u8]) -> String {
@@ -141,6 +142,11 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location, name: &s
             }
             Err(_) => break,
         }
+    }
+    if name.ends_with("keras_metadata.pb") {
+        ctx.add_format("keras-metadata");
+        keras_metadata(ctx, &b, loc);
+        return;
     }
     let is_saved_model = name.ends_with("saved_model.pb")
         || (!top.contains(&7) && top.contains(&2) && !name.ends_with(".onnx"));
@@ -302,6 +308,27 @@ fn report_ops(ctx: &mut Ctx<'_>, ops: &[(String, &[u8])], loc: &Location, format
             f.occurrences = count;
             f.impact = format!("runs when the model's functions run: it {what}");
             ctx.push(f);
+        }
+    }
+}
+
+/// `keras_metadata.pb` (Keras models saved as SavedModel): each layer's configuration is a JSON
+/// string inside the protobuf; Lambda layers keep their bytecode there.
+fn keras_metadata(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
+    let mut work: Vec<(&[u8], u32)> = vec![(b, 0)];
+    let mut seen = 0usize;
+    while let Some((msg, depth)) = work.pop() {
+        for (_, f) in Fields::new(msg).flatten() {
+            let Field::Bytes(s) = f else { continue };
+            seen += 1;
+            if seen > 1_000_000 {
+                return;
+            }
+            if s.first() == Some(&b'{') && serde_json::from_slice::<serde_json::Value>(s).is_ok() {
+                super::keras::scan_config_bytes(ctx, s, loc);
+            } else if depth < 4 && looks_like_message(s) {
+                work.push((s, depth + 1));
+            }
         }
     }
 }
