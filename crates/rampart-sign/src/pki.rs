@@ -15,7 +15,7 @@ use const_oid::db::rfc5280::{
 };
 use der::{Decode, Encode};
 use sha2::Digest as _;
-use x509_cert::Certificate;
+pub use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, SubjectAltName};
 

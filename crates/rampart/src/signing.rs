@@ -110,6 +110,29 @@ fn read_private_key(path: &Path, p: &PasswordArgs) -> Result<PrivateKey> {
         .with_context(|| format!("{}", path.display()))
 }
 
+/// Every certificate in the given PEM files, in order.
+fn read_certs(paths: &[PathBuf]) -> Result<Vec<pki::Certificate>> {
+    let mut out = Vec::new();
+    for c in paths {
+        let pem = std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
+        out.extend(pki::load_pem_chain(&pem).with_context(|| format!("{}", c.display()))?);
+    }
+    Ok(out)
+}
+
+fn read_public_key(path: &Path) -> Result<PublicKey> {
+    let pem = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read public key {}", path.display()))?;
+    Ok(PublicKey::from_pem(&pem)?)
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
 pub fn hash_cmd(a: crate::cli::HashArgs) -> Result<u8> {
     let opts = hash_options(&a.path, &a.manifest, &a.digest)?;
     let start = Instant::now();
@@ -152,18 +175,11 @@ pub fn sign_cmd(m: SignMethod) -> Result<u8> {
             password,
         } => {
             let key = read_private_key(&private_key, &password)?;
-            let leaf_pem = std::fs::read(&signing_certificate)
-                .with_context(|| format!("cannot read {}", signing_certificate.display()))?;
-            let leaf = pki::load_pem_chain(&leaf_pem)?
+            let leaf = read_certs(std::slice::from_ref(&signing_certificate))?
                 .into_iter()
                 .next()
                 .context("no certificate")?;
-            let mut chain = Vec::new();
-            for c in &certificate_chain {
-                let pem =
-                    std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
-                chain.extend(pki::load_pem_chain(&pem)?);
-            }
+            let chain = read_certs(&certificate_chain)?;
             (
                 model_path,
                 signature,
@@ -198,20 +214,17 @@ pub fn sign_cmd(m: SignMethod) -> Result<u8> {
 
 pub fn verify_cmd(m: VerifyMethod) -> Result<u8> {
     let start = Instant::now();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0);
+    let now = unix_now();
     let (model, trust, common) = match m {
         VerifyMethod::Key {
             model_path,
             public_key,
             common,
-        } => {
-            let pem = std::fs::read_to_string(&public_key)
-                .with_context(|| format!("cannot read public key {}", public_key.display()))?;
-            (model_path, Trust::Key(PublicKey::from_pem(&pem)?), common)
-        }
+        } => (
+            model_path,
+            Trust::Key(read_public_key(&public_key)?),
+            common,
+        ),
         VerifyMethod::Certificate {
             model_path,
             certificate_chain,
@@ -220,12 +233,7 @@ pub fn verify_cmd(m: VerifyMethod) -> Result<u8> {
             common,
         } => {
             let now = at_time.unwrap_or(now);
-            let mut anchors = Vec::new();
-            for c in &certificate_chain {
-                let pem =
-                    std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
-                anchors.extend(pki::load_pem_chain(&pem)?);
-            }
+            let anchors = read_certs(&certificate_chain)?;
             (
                 model_path,
                 Trust::Certificate {
@@ -387,28 +395,12 @@ pub fn signature_status(
     use rampart_core::{Finding, Location};
     use rampart_scan::rules;
     let trust = match (public_key, roots.is_empty()) {
-        (Some(k), _) => {
-            let pem = std::fs::read_to_string(k)
-                .with_context(|| format!("cannot read public key {}", k.display()))?;
-            Some(Trust::Key(PublicKey::from_pem(&pem)?))
-        }
-        (None, false) => {
-            let mut anchors = Vec::new();
-            for c in roots {
-                let pem =
-                    std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
-                anchors.extend(pki::load_pem_chain(&pem)?);
-            }
-            let now = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0);
-            Some(Trust::Certificate {
-                anchors,
-                identity: None,
-                now,
-            })
-        }
+        (Some(k), _) => Some(Trust::Key(read_public_key(k)?)),
+        (None, false) => Some(Trust::Certificate {
+            anchors: read_certs(roots)?,
+            identity: None,
+            now: unix_now(),
+        }),
         (None, true) => None,
     };
     for model in paths.iter().filter(|p| p.is_dir()) {
