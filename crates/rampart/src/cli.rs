@@ -90,47 +90,42 @@ pub struct PasswordArgs {
     pub prompt: bool,
 }
 
+/// What every signing method takes.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// Model folder or file.
+    pub model_path: PathBuf,
+    /// Private key (PEM).
+    #[arg(long = "private_key", alias = "private-key")]
+    pub private_key: PathBuf,
+    /// Signature output (default: model.sig next to the model).
+    #[arg(long)]
+    pub signature: Option<PathBuf>,
+    #[command(flatten)]
+    pub manifest: ManifestArgs,
+    #[command(flatten)]
+    pub digest: DigestArgs,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SignMethod {
     /// Sign with a private key (ECDSA P-256 or P-384; SEC1 or PKCS#8 PEM).
     Key {
-        /// Model folder or file.
-        model_path: PathBuf,
-        /// Private key (PEM).
-        #[arg(long = "private_key", alias = "private-key")]
-        private_key: PathBuf,
-        /// Signature output (default: model.sig next to the model).
-        #[arg(long)]
-        signature: Option<PathBuf>,
         #[command(flatten)]
-        manifest: ManifestArgs,
-        #[command(flatten)]
-        digest: DigestArgs,
-        #[command(flatten)]
-        password: PasswordArgs,
+        common: SignArgs,
     },
     /// Sign with a certificate's private key; the certificate and its chain go in the bundle.
     Certificate {
-        /// Model folder or file.
-        model_path: PathBuf,
-        /// The signing certificate's private key (PEM).
-        #[arg(long = "private_key", alias = "private-key")]
-        private_key: PathBuf,
         /// The signing (leaf) certificate (PEM).
         #[arg(long = "signing_certificate", alias = "signing-certificate")]
         signing_certificate: PathBuf,
         /// Certificates completing the chain (PEM), in order. Repeatable.
         #[arg(long = "certificate_chain", alias = "certificate-chain", num_args = 1..)]
         certificate_chain: Vec<PathBuf>,
-        /// Signature output (default: model.sig next to the model).
-        #[arg(long)]
-        signature: Option<PathBuf>,
         #[command(flatten)]
-        manifest: ManifestArgs,
-        #[command(flatten)]
-        digest: DigestArgs,
-        #[command(flatten)]
-        password: PasswordArgs,
+        common: SignArgs,
     },
     /// Keyless signing through Sigstore (needs Fulcio and Rekor: not available offline).
     Sigstore {

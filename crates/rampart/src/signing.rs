@@ -1,8 +1,8 @@
 //! `rampart hash`, `sign`, `verify` and `keygen`.
 
 use crate::cli::{
-    DigestArgs, KeyTypeArg, KeygenArgs, ManifestArgs, PasswordArgs, SignMethod, VerifyArgs,
-    VerifyFormat, VerifyMethod,
+    DigestArgs, KeyTypeArg, KeygenArgs, ManifestArgs, PasswordArgs, SignArgs, SignMethod,
+    VerifyArgs, VerifyFormat, VerifyMethod,
 };
 use anyhow::{Context, Result, bail};
 use rampart_sign::SignError;
@@ -152,44 +152,29 @@ pub fn hash_cmd(a: crate::cli::HashArgs) -> Result<u8> {
 
 pub fn sign_cmd(m: SignMethod) -> Result<u8> {
     let start = Instant::now();
-    let (model, signature, signer, manifest_args, digest) = match m {
-        SignMethod::Key {
-            model_path,
-            private_key,
-            signature,
-            manifest,
-            digest,
-            password,
-        } => {
-            let key = read_private_key(&private_key, &password)?;
-            (model_path, signature, Signer::Key(key), manifest, digest)
+    let (common, signer) = match m {
+        SignMethod::Key { common } => {
+            let key = read_private_key(&common.private_key, &common.password)?;
+            (common, Signer::Key(key))
         }
         SignMethod::Certificate {
-            model_path,
-            private_key,
             signing_certificate,
             certificate_chain,
-            signature,
-            manifest,
-            digest,
-            password,
+            common,
         } => {
-            let key = read_private_key(&private_key, &password)?;
+            let key = read_private_key(&common.private_key, &common.password)?;
             let leaf = read_certs(std::slice::from_ref(&signing_certificate))?
                 .into_iter()
                 .next()
                 .context("no certificate")?;
             let chain = read_certs(&certificate_chain)?;
             (
-                model_path,
-                signature,
+                common,
                 Signer::Certificate {
                     key,
                     leaf: Box::new(leaf),
                     chain,
                 },
-                manifest,
-                digest,
             )
         }
         SignMethod::Sigstore { .. } => {
@@ -198,6 +183,13 @@ pub fn sign_cmd(m: SignMethod) -> Result<u8> {
             )
         }
     };
+    let SignArgs {
+        model_path: model,
+        signature,
+        manifest: manifest_args,
+        digest,
+        ..
+    } = common;
     let opts = hash_options(&model, &manifest_args, &digest)?;
     let sig_path = signature.unwrap_or_else(|| default_signature(&model));
     let manifest = flow::sign(&model, &sig_path, opts, &signer)?;
