@@ -68,15 +68,26 @@ fn inside(model: &Path, sig: &Path) -> Option<String> {
 pub fn sign(
     model: &Path,
     signature: &Path,
+    opts: HashOptions,
+    signer: &Signer,
+) -> Result<hash::Manifest, SignError> {
+    sign_with(model, signature, opts, signer, None)
+}
+
+/// [`sign`], reporting bytes hashed to `progress`.
+pub fn sign_with(
+    model: &Path,
+    signature: &Path,
     mut opts: HashOptions,
     signer: &Signer,
+    progress: hash::Progress<'_>,
 ) -> Result<hash::Manifest, SignError> {
     if let Some(rel) = inside(model, signature)
         && !opts.ignore_paths.contains(&rel)
     {
         opts.ignore_paths.push(rel);
     }
-    let manifest = hash::manifest(model, &opts)?;
+    let manifest = hash::manifest_with(model, &opts, progress)?;
     let payload = bundle::statement(&manifest)?;
     let (key, material) = match signer {
         Signer::Key(k) => (
@@ -114,14 +125,26 @@ fn write_atomic(path: &Path, data: &[u8]) -> Result<(), SignError> {
 }
 
 /// Options of a verification beyond what the signature records.
-#[derive(Debug, Clone, Default)]
-pub struct VerifyOptions {
+#[derive(Clone, Copy, Default)]
+pub struct VerifyOptions<'a> {
+    /// Bytes-hashed callback (progress bars).
+    pub progress: hash::Progress<'a>,
     /// Extra paths to ignore (relative to the model root).
-    pub ignore_paths: Vec<String>,
+    pub ignore_paths: &'a [String],
     /// Tolerate files that the manifest does not list.
     pub ignore_unsigned_files: bool,
     /// Follow symlinks even if the signer did not.
     pub allow_symlinks: bool,
+}
+
+impl std::fmt::Debug for VerifyOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("VerifyOptions")
+            .field("ignore_paths", &self.ignore_paths)
+            .field("ignore_unsigned_files", &self.ignore_unsigned_files)
+            .field("allow_symlinks", &self.allow_symlinks)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a verification found.
@@ -213,7 +236,7 @@ pub fn verify(
     }
     let mut opts = signed.options.clone();
     opts.allow_symlinks |= vopts.allow_symlinks;
-    for p in &vopts.ignore_paths {
+    for p in vopts.ignore_paths {
         opts.ignore_paths
             .push(p.trim_start_matches("./").to_string());
     }
@@ -230,7 +253,7 @@ pub fn verify(
     let actual = if entries.is_empty() {
         Vec::new()
     } else {
-        hash::hash_entries(&entries, &opts)?
+        hash::hash_entries_with(&entries, &opts, vopts.progress)?
     };
     let mut actual = actual;
     if model.is_file() {

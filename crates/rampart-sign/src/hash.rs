@@ -292,7 +292,16 @@ pub fn list_files(root: &Path, opts: &HashOptions) -> Result<Vec<Entry>, SignErr
     Ok(out)
 }
 
-fn hash_range(path: &Path, start: u64, len: u64, alg: Algorithm) -> Result<Vec<u8>, SignError> {
+/// Called with the number of bytes just hashed (from several threads).
+pub type Progress<'a> = Option<&'a (dyn Fn(u64) + Sync)>;
+
+fn hash_range(
+    path: &Path,
+    start: u64,
+    len: u64,
+    alg: Algorithm,
+    progress: Progress<'_>,
+) -> Result<Vec<u8>, SignError> {
     use std::io::{Seek, SeekFrom};
     let mut f = std::fs::File::open(path).map_err(|e| SignError::io(path, e))?;
     if start > 0 {
@@ -317,6 +326,9 @@ fn hash_range(path: &Path, start: u64, len: u64, alg: Algorithm) -> Result<Vec<u
         }
         h.update(chunk.get(..n).unwrap_or_default());
         left -= n as u64;
+        if let Some(p) = progress {
+            p(n as u64);
+        }
     }
     Ok(h.finish())
 }
@@ -326,6 +338,15 @@ type Digests = Vec<(usize, Vec<u8>)>;
 
 /// Hash listed files into resources (parallel), in canonical order.
 pub fn hash_entries(entries: &[Entry], opts: &HashOptions) -> Result<Vec<Resource>, SignError> {
+    hash_entries_with(entries, opts, None)
+}
+
+/// [`hash_entries`], reporting bytes hashed to `progress`.
+pub fn hash_entries_with(
+    entries: &[Entry],
+    opts: &HashOptions,
+    progress: Progress<'_>,
+) -> Result<Vec<Resource>, SignError> {
     let alg = opts.algorithm;
     let jobs: Vec<(String, &Path, u64, u64)> = match opts.method {
         Method::Files => entries
@@ -379,7 +400,7 @@ pub fn hash_entries(entries: &[Entry], opts: &HashOptions) -> Result<Vec<Resourc
                         let (_, path, start, len) = jobs
                             .get(i)
                             .ok_or_else(|| SignError::Unsupported("job index".into()))?;
-                        mine.push((i, hash_range(path, *start, *len, alg)?));
+                        mine.push((i, hash_range(path, *start, *len, alg, progress)?));
                     }
                     Ok(mine)
                 })
@@ -419,9 +440,18 @@ pub fn hash_entries(entries: &[Entry], opts: &HashOptions) -> Result<Vec<Resourc
 
 /// The manifest of a model folder or file.
 pub fn manifest(root: &Path, opts: &HashOptions) -> Result<Manifest, SignError> {
+    manifest_with(root, opts, None)
+}
+
+/// [`manifest`], reporting bytes hashed to `progress`.
+pub fn manifest_with(
+    root: &Path,
+    opts: &HashOptions,
+    progress: Progress<'_>,
+) -> Result<Manifest, SignError> {
     let entries = list_files(root, opts)?;
     let bytes = entries.iter().map(|e| e.size).sum();
-    let resources = hash_entries(&entries, opts)?;
+    let resources = hash_entries_with(&entries, opts, progress)?;
     let model_name = std::fs::canonicalize(root)
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))

@@ -126,6 +126,22 @@ fn read_public_key(path: &Path) -> Result<PublicKey> {
     Ok(PublicKey::from_pem(&pem)?)
 }
 
+/// A byte-counting spinner on stderr when it is a terminal (hashing many gigabytes takes a while).
+fn progress_bar(what: &str) -> Option<indicatif::ProgressBar> {
+    use std::io::IsTerminal;
+    if !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} {bytes} hashed, {bytes_per_sec}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    pb.set_message(what.to_string());
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    Some(pb)
+}
+
 fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -192,7 +208,17 @@ pub fn sign_cmd(m: SignMethod) -> Result<u8> {
     } = common;
     let opts = hash_options(&model, &manifest_args, &digest)?;
     let sig_path = signature.unwrap_or_else(|| default_signature(&model));
-    let manifest = flow::sign(&model, &sig_path, opts, &signer)?;
+    let bar = progress_bar("signing");
+    let tick = |n: u64| {
+        if let Some(b) = &bar {
+            b.inc(n);
+        }
+    };
+    let manifest = flow::sign_with(&model, &sig_path, opts, &signer, Some(&tick));
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let manifest = manifest?;
     eprintln!(
         "signed {} ({} resources, {}) in {:.2} s -> {}",
         model.display(),
@@ -278,12 +304,22 @@ fn run_verify(model: &Path, trust: &Trust, common: &VerifyArgs, start: Instant) 
     let mut ignore = relative_ignores(model, &common.manifest)?;
     // The signed ignore list already holds the git paths; only add what the user asked for.
     ignore.retain(|p| !DEFAULT_IGNORES.contains(&p.as_str()));
+    let bar = progress_bar("verifying");
+    let tick = |n: u64| {
+        if let Some(b) = &bar {
+            b.inc(n);
+        }
+    };
     let vopts = VerifyOptions {
-        ignore_paths: ignore,
+        progress: Some(&tick),
+        ignore_paths: &ignore,
         ignore_unsigned_files: common.ignore_unsigned_files,
         allow_symlinks: common.manifest.allow_symlinks,
     };
     let outcome = flow::verify(model, &sig, trust, &vopts);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
     let report = match outcome {
         Ok(r) => r,
         Err(
