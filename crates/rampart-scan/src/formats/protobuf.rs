@@ -474,6 +474,8 @@ fn tensor(st: &mut Onnx, t: &[u8]) {
     let mut name = String::new();
     let mut dims: Vec<i64> = Vec::new();
     let mut external: Vec<(String, String)> = Vec::new();
+    let mut data_type = 0u64;
+    let mut raw_len: Option<usize> = None;
     for (n, f) in Fields::new(t).flatten() {
         match (n, f) {
             (1, Field::Varint(v)) => dims.push(v as i64),
@@ -487,6 +489,8 @@ fn tensor(st: &mut Onnx, t: &[u8]) {
                 }
             }
             (8, Field::Bytes(s)) => name = string(s),
+            (2, Field::Varint(t)) => data_type = t,
+            (9, Field::Bytes(raw)) => raw_len = Some(raw.len()),
             (13, Field::Bytes(kv)) => {
                 let (mut k, mut v) = (String::new(), String::new());
                 for (kn, kf) in Fields::new(kv).flatten() {
@@ -515,6 +519,43 @@ fn tensor(st: &mut Onnx, t: &[u8]) {
             &rules::ONNX_SIZE,
             format!("initializer {name:?} dimensions {dims:?} overflow"),
         ));
+    }
+    // Bytes per element of ONNX TensorProto.DataType (0 = unknown or variable size).
+    let elem = match data_type {
+        1 | 6 | 12 => 4,
+        2 | 3 | 9 | 17 | 18 | 19 | 20 => 1,
+        4 | 5 | 10 | 16 => 2,
+        7 | 11 | 13 | 14 => 8,
+        15 => 16,
+        _ => 0,
+    };
+    let want = dims
+        .iter()
+        .try_fold(1u64, |a, d| {
+            u64::try_from(*d).ok().and_then(|d| a.checked_mul(d))
+        })
+        .and_then(|n| n.checked_mul(elem));
+    if let (Some(have), Some(want)) = (raw_len, want)
+        && elem > 0
+        && have as u64 != want
+    {
+        st.problems.push((
+            &rules::ONNX_SIZE,
+            format!(
+                "initializer {name:?}: dims {dims:?} need {want} bytes of raw_data, it has {have}"
+            ),
+        ));
+    }
+    if let (Some(len), Some(want)) = (
+        external
+            .iter()
+            .find(|(k, _)| k == "length")
+            .and_then(|(_, v)| v.parse::<u64>().ok()),
+        want,
+    ) && elem > 0
+        && len != want
+    {
+        st.problems.push((&rules::ONNX_SIZE, format!("initializer {name:?}: dims {dims:?} need {want} bytes of external data, length says {len}")));
     }
     for (k, v) in &external {
         match k.as_str() {
