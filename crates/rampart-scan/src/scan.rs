@@ -164,6 +164,7 @@ pub(crate) enum Format {
     Gguf,
     Safetensors,
     Protobuf,
+    TfLite,
     Json,
     Unknown,
 }
@@ -188,6 +189,7 @@ impl Format {
             Format::Gguf => "gguf",
             Format::Safetensors => "safetensors",
             Format::Protobuf => "protobuf",
+            Format::TfLite => "tflite",
             Format::Json => "json",
             Format::Unknown => "unknown",
         }
@@ -223,6 +225,9 @@ pub(crate) fn detect(head: &[u8], tail: &[u8], name: &str) -> Format {
     }
     if starts(b"GGUF") {
         return Format::Gguf;
+    }
+    if head.get(4..8) == Some(b"TFL3") {
+        return Format::TfLite;
     }
     if starts(b"\x89HDF\r\n\x1a\n") {
         return Format::Hdf5;
@@ -397,6 +402,7 @@ pub(crate) fn scan_source(
         Format::Gguf => formats::gguf::scan(ctx, src, loc),
         Format::Safetensors => formats::safetensors::scan(ctx, src, loc),
         Format::Protobuf => formats::protobuf::scan(ctx, src, loc, name),
+        Format::TfLite => formats::protobuf::scan_tflite(ctx, src, loc),
         Format::Json => formats::keras::scan_json_file(ctx, src, loc, name),
         Format::Unknown if name.ends_with("saved_model.pbtxt") => {
             formats::protobuf::scan_pbtxt(ctx, src, loc)

@@ -291,6 +291,40 @@ fn savedmodel(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
     report_ops(ctx, &ops, loc, "tf-savedmodel");
 }
 
+/// TFLite: a flatbuffer whose custom op names are plain strings. `Flex` ops run TensorFlow
+/// kernels through the Flex delegate, so the same file and Python ops as in SavedModels matter.
+pub(crate) fn scan_tflite(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
+    if src.len() > ctx.opts.limits.max_member_bytes {
+        ctx.report(
+            &rules::SCAN_INCOMPLETE,
+            loc.clone(),
+            "tflite",
+            "TFLite model larger than the member limit; not examined",
+        );
+        return;
+    }
+    let Ok(b) = source::read_range(src, 0, src.len()) else {
+        return;
+    };
+    let mut ops: Vec<(String, &[u8])> = Vec::new();
+    for (op, _, _) in TF_OPS {
+        let needle = format!("Flex{op}");
+        let mut from = 0;
+        while let Some(i) = b
+            .get(from..)
+            .and_then(|h| h.windows(needle.len()).position(|w| w == needle.as_bytes()))
+        {
+            // Whole name only: the next byte must not continue an identifier (FlexReadFileV2 …).
+            let end = from + i + needle.len();
+            if !b.get(end).is_some_and(|c| c.is_ascii_alphanumeric()) {
+                ops.push(((*op).to_string(), &[]));
+            }
+            from = end;
+        }
+    }
+    report_ops(ctx, &ops, loc, "tflite");
+}
+
 fn report_ops(ctx: &mut Ctx<'_>, ops: &[(String, &[u8])], loc: &Location, format: &str) {
     let mut seen = BTreeSet::new();
     for (op, _) in ops {
