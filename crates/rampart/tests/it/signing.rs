@@ -477,22 +477,27 @@ fn certificate_method_checks_time_identity_and_trust() {
 /// A venv with model-signing 1.1.1 (and pyOpenSSL, which it needs but does not declare), made
 /// once per target directory from PyPI.
 fn reference_cli() -> PathBuf {
-    let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("model-signing-venv");
-    let bin = venv.join("bin/model_signing");
-    if !bin.exists() {
-        let st = Command::new("python3")
-            .args(["-m", "venv"])
-            .arg(&venv)
-            .status()
-            .expect("python3 is needed for the interop test");
-        assert!(st.success());
-        let st = Command::new(venv.join("bin/pip"))
-            .args(["install", "-q", "model-signing==1.1.1", "pyOpenSSL"])
-            .status()
-            .expect("pip");
-        assert!(st.success(), "installing model-signing from PyPI failed");
-    }
-    bin
+    // Several tests need it and run in parallel threads of this one process: create it once.
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let venv = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("model-signing-venv");
+        let bin = venv.join("bin/model_signing");
+        if !bin.exists() {
+            let st = Command::new("python3")
+                .args(["-m", "venv"])
+                .arg(&venv)
+                .status()
+                .expect("python3 is needed for the interop test");
+            assert!(st.success());
+            let st = Command::new(venv.join("bin/pip"))
+                .args(["install", "-q", "model-signing==1.1.1", "pyOpenSSL"])
+                .status()
+                .expect("pip");
+            assert!(st.success(), "installing model-signing from PyPI failed");
+        }
+        bin
+    })
+    .clone()
 }
 
 #[test]
