@@ -141,25 +141,25 @@ pub fn scan_bytes(name: &str, data: &[u8], opts: &ScanOptions) -> Vec<Finding> {
 
 /// An annotated opcode listing of every pickle in `data`, for investigators.
 pub fn explain_pickle(data: &[u8], opts: &ScanOptions) -> String {
+    explain_source(&data, "<input>", opts)
+}
+
+/// The listing of every pickle found while scanning `src` as a file called `name`.
+fn explain_source(src: &dyn source::Source, name: &str, opts: &ScanOptions) -> String {
     let opts = effective(opts);
     let mut ctx = Ctx::new(&opts, Instant::now() + opts.limits.time_per_file);
     ctx.explain = Some(String::new());
-    scan::scan_source(&mut ctx, &data, &Location::file("<input>"), "<input>", 0);
+    scan::scan_source(&mut ctx, src, &Location::file(name), name, 0);
     ctx.explain.take().unwrap_or_default()
 }
 
 /// Scan a file (following the same detection as a directory scan) and explain every pickle in
 /// it, including pickles inside archives.
 pub fn explain_file(path: &std::path::Path, opts: &ScanOptions) -> Result<String, ScanError> {
-    let opts = effective(opts);
     let io = |e| ScanError::Io {
         path: path.display().to_string(),
         source: e,
     };
     let file = source::FileSource::new(std::fs::File::open(path).map_err(io)?).map_err(io)?;
-    let mut ctx = Ctx::new(&opts, Instant::now() + opts.limits.time_per_file);
-    ctx.explain = Some(String::new());
-    let name = path.display().to_string();
-    scan::scan_source(&mut ctx, &file, &Location::file(&name), &name, 0);
-    Ok(ctx.explain.take().unwrap_or_default())
+    Ok(explain_source(&file, &path.display().to_string(), opts))
 }

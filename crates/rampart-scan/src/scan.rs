@@ -138,6 +138,40 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    /// The whole source when it is at most `limit` bytes. Otherwise, or when it cannot be
+    /// read, the input is reported as not examined (naming the limit's flag) and `None`
+    /// returned: formats that must be parsed whole use this instead of each checking sizes.
+    pub(crate) fn read_whole<'s>(
+        &mut self,
+        src: &'s dyn Source,
+        loc: &Location,
+        format: &str,
+        limit: u64,
+        flag: &str,
+    ) -> Option<std::borrow::Cow<'s, [u8]>> {
+        if src.len() > limit {
+            self.report(
+                &rules::SCAN_INCOMPLETE,
+                loc.clone(),
+                format,
+                format!("{format} input of {} bytes exceeds the {limit}-byte limit ({flag}); not examined", src.len()),
+            );
+            return None;
+        }
+        match source::read_range(src, 0, src.len()) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.report(
+                    &rules::SCAN_INCOMPLETE,
+                    loc.clone(),
+                    format,
+                    format!("could not read the input: {e}"),
+                );
+                None
+            }
+        }
+    }
+
     /// The findings, in discovery order.
     pub fn into_findings(self) -> Vec<Finding> {
         self.findings
@@ -403,14 +437,14 @@ pub(crate) fn scan_source(
         Format::Safetensors => formats::safetensors::scan(ctx, src, loc),
         Format::Protobuf => formats::protobuf::scan(ctx, src, loc, name),
         Format::TfLite => formats::protobuf::scan_tflite(ctx, src, loc),
-        Format::Json => formats::keras::scan_json_file(ctx, src, loc, name),
+        Format::Json => formats::keras::scan_json_file(ctx, src, loc),
         Format::Unknown if name.ends_with("saved_model.pbtxt") => {
             formats::protobuf::scan_pbtxt(ctx, src, loc)
         }
         Format::Unknown
             if name.ends_with(".yaml") || name.ends_with(".yml") || name == "MLmodel" =>
         {
-            formats::keras::scan_yaml_tags(ctx, src, loc)
+            formats::yaml::scan(ctx, src, loc)
         }
         _ => {}
     }

@@ -398,24 +398,14 @@ pub fn build(payload: Vec<u8>, material: Material, sign: impl FnOnce(&[u8]) -> V
 mod tests {
     use super::*;
 
-    fn shared(rel: &str) -> Option<Vec<u8>> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/interop/model-signing")
-                .join(rel),
-        )
-        .ok()
-    }
-
     #[test]
     fn parses_reference_bundles_and_pae_matches() {
-        let (Some(key), Some(pae_bin), Some(payload)) = (
-            shared("sigs/key.sig"),
-            shared("expected/key.pae.bin"),
-            shared("expected/key.payload.json"),
-        ) else {
-            return;
-        };
+        use crate::testdata::read;
+        let (key, pae_bin, payload) = (
+            read("sigs/key.sig"),
+            read("expected/key.pae.bin"),
+            read("expected/key.payload.json"),
+        );
         let b = Bundle::parse(&key).unwrap();
         let (p, _) = b.payload_and_signature().unwrap();
         assert_eq!(p, payload);
@@ -423,7 +413,7 @@ mod tests {
         let m = parse_statement(&p).unwrap();
         assert_eq!(m.resources.len(), 7);
         assert_eq!(m.options.ignore_paths.len(), 4);
-        let cert = Bundle::parse(&shared("sigs/certificate.sig").unwrap()).unwrap();
+        let cert = Bundle::parse(&read("sigs/certificate.sig")).unwrap();
         assert!(matches!(cert.material, Material::Chain(ref c) if c.len() == 2));
         // Round trip keeps the layout.
         let again = Bundle::parse(b.to_json().unwrap().as_bytes()).unwrap();

@@ -493,11 +493,7 @@ mod tests {
 
     #[test]
     fn interop_model_root_digest() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/interop/model-signing/tiny-llm");
-        if !root.exists() {
-            return;
-        }
+        let root = crate::testdata::interop("tiny-llm");
         let m = manifest(&root, &HashOptions::default()).unwrap();
         assert_eq!(
             hex::encode(m.root_digest()),

@@ -229,22 +229,14 @@ impl PublicKey {
 mod tests {
     use super::*;
 
-    fn shared(rel: &str) -> Option<String> {
-        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../../shared/interop/model-signing")
-            .join(rel);
-        std::fs::read_to_string(p).ok()
-    }
-
     #[test]
     fn interop_keys_and_hint() {
-        let (Some(sec1), Some(p8), Some(public)) = (
-            shared("keys/TEST-ONLY-ec-p256-private.sec1.pem"),
-            shared("keys/TEST-ONLY-ec-p256-private.pkcs8.pem"),
-            shared("keys/ec-p256-public.pem"),
-        ) else {
-            return;
-        };
+        let text = |rel: &str| String::from_utf8(crate::testdata::read(rel)).unwrap();
+        let (sec1, p8, public) = (
+            text("keys/TEST-ONLY-ec-p256-private.sec1.pem"),
+            text("keys/TEST-ONLY-ec-p256-private.pkcs8.pem"),
+            text("keys/ec-p256-public.pem"),
+        );
         let a = PrivateKey::from_pem(&sec1, None).unwrap();
         let b = PrivateKey::from_pem(&p8, None).unwrap();
         assert_eq!(a.public(), b.public());

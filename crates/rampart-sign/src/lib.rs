@@ -38,3 +38,26 @@ pub fn fuzz_bundle(data: &[u8]) {
         let _ = keys::PrivateKey::from_pem(s, Some(b"pw"));
     }
 }
+
+/// Test data shared by the unit tests.
+#[cfg(test)]
+pub(crate) mod testdata {
+    /// A file of the model-signing interop vectors (`../shared/interop/model-signing` beside the
+    /// checkout, as CI lays it out). Missing vectors fail the test rather than skip it.
+    pub fn interop(rel: &str) -> std::path::PathBuf {
+        let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../../shared/interop/model-signing")
+            .join(rel);
+        assert!(
+            p.exists(),
+            "interop vector {} is missing: the tests need shared/ beside the checkout",
+            p.display()
+        );
+        p
+    }
+
+    /// The bytes of an interop vector.
+    pub fn read(rel: &str) -> Vec<u8> {
+        std::fs::read(interop(rel)).expect("readable interop vector")
+    }
+}

@@ -245,26 +245,18 @@ pub fn verify_chain(
 mod tests {
     use super::*;
 
-    fn pem(rel: &str) -> Option<Vec<Certificate>> {
-        std::fs::read(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/interop/model-signing/pki")
-                .join(rel),
-        )
-        .ok()
-        .map(|b| load_pem_chain(&b).unwrap())
+    fn pem(rel: &str) -> Vec<Certificate> {
+        load_pem_chain(&crate::testdata::read(&format!("pki/{rel}"))).unwrap()
     }
 
     #[test]
     fn interop_chain() {
-        let (Some(leaf), Some(inter), Some(root), Some(other)) = (
+        let (leaf, inter, root, other) = (
             pem("leaf.pem"),
             pem("intermediate-ca.pem"),
             pem("root-ca.pem"),
             pem("unrelated-root-ca.pem"),
-        ) else {
-            return;
-        };
+        );
         let chain = vec![leaf[0].clone(), inter[0].clone()];
         let now = 1_790_000_000; // 2026
         verify_chain(&chain, &root, now, None).unwrap();

@@ -3,7 +3,7 @@
 
 use crate::rules;
 use crate::scan::{self, Ctx, Format};
-use crate::source::{self, Source};
+use crate::source::Source;
 use rampart_core::Location;
 use std::io::{self, Read, Write};
 
@@ -136,26 +136,14 @@ pub(crate) fn scan(
         );
         return;
     }
-    if src.len() > limits.max_member_bytes {
-        ctx.report(
-            &rules::SCAN_INCOMPLETE,
-            loc.clone(),
-            format.name(),
-            "compressed file larger than the member limit (--max-member-bytes); not examined",
-        );
+    let Some(data) = ctx.read_whole(
+        src,
+        loc,
+        format.name(),
+        limits.max_member_bytes,
+        "--max-member-bytes",
+    ) else {
         return;
-    }
-    let data = match source::read_range(src, 0, src.len()) {
-        Ok(d) => d,
-        Err(e) => {
-            ctx.report(
-                &rules::SCAN_INCOMPLETE,
-                loc.clone(),
-                format.name(),
-                e.to_string(),
-            );
-            return;
-        }
     };
     let limit = limits.max_member_bytes.min(
         (data.len() as u64)

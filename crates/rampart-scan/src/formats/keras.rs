@@ -58,53 +58,8 @@ const FILE_VOCAB_LAYERS: &[&str] = &[
     "Hashing",
 ];
 
-/// PyYAML tags that construct Python objects: `yaml.load`/`unsafe_load` (and older
-/// `yaml.load` without a Loader) runs them. Model repositories ship YAML configs (Hydra,
-/// MLflow `MLmodel`, training recipes) that loaders read.
-pub(crate) fn scan_yaml_tags(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
-    if src.len() > ctx.opts.limits.max_metadata_bytes {
-        return;
-    }
-    let Ok(bytes) = source::read_range(src, 0, src.len()) else {
-        return;
-    };
-    let text = String::from_utf8_lossy(&bytes);
-    for tag in [
-        "!!python/object/apply:",
-        "!!python/object/new:",
-        "!!python/object:",
-        "!!python/name:",
-        "!!python/module:",
-        "tag:yaml.org,2002:python/",
-    ] {
-        if let Some(pos) = text.find(tag) {
-            let line = text
-                .get(pos..)
-                .and_then(|r| r.lines().next())
-                .unwrap_or("")
-                .chars()
-                .take(160)
-                .collect::<String>();
-            let mut f = ctx.finding(
-                &rules::YAML_PYTHON_TAG,
-                loc.clone().at(pos as u64),
-                "yaml",
-                format!(
-                    "YAML constructs a Python object with `{}`",
-                    tag.trim_end_matches(':')
-                ),
-            );
-            f.evidence = Some(line);
-            f.impact =
-                "yaml.unsafe_load (or yaml.load with an unsafe Loader) imports and calls it".into();
-            ctx.push(f);
-            return;
-        }
-    }
-}
-
 /// Scan a JSON file if it is a Keras configuration; other JSON is left alone.
-pub(crate) fn scan_json_file(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location, _name: &str) {
+pub(crate) fn scan_json_file(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
     if src.len() > ctx.opts.limits.max_metadata_bytes {
         return;
     }

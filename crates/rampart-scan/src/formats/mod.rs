@@ -12,4 +12,5 @@ pub mod safetensors;
 pub mod sevenz;
 pub mod tar;
 pub mod torch;
+pub mod yaml;
 pub mod zip;

@@ -6,7 +6,7 @@
 
 use crate::rules;
 use crate::scan::Ctx;
-use crate::source::{self, Source};
+use crate::source::Source;
 use rampart_core::{Location, Severity};
 use std::collections::BTreeSet;
 
@@ -122,16 +122,8 @@ fn string(b: &[u8]) -> String {
 
 /// Scan a protobuf model.
 pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location, name: &str) {
-    if src.len() > ctx.opts.limits.max_member_bytes {
-        ctx.report(
-            &rules::SCAN_INCOMPLETE,
-            loc.clone(),
-            "protobuf",
-            "protobuf model larger than the member limit (--max-member-bytes); not examined",
-        );
-        return;
-    }
-    let Ok(b) = source::read_range(src, 0, src.len()) else {
+    let limit = ctx.opts.limits.max_member_bytes;
+    let Some(b) = ctx.read_whole(src, loc, "protobuf", limit, "--max-member-bytes") else {
         return;
     };
     let mut top = BTreeSet::new();
@@ -217,16 +209,14 @@ fn node_ops<'a>(node: &'a [u8], out: &mut Vec<(String, &'a [u8])>) {
 
 /// `saved_model.pbtxt`: TensorFlow loads the text format when the binary one is absent.
 pub(crate) fn scan_pbtxt(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
-    if src.len() > ctx.opts.limits.max_metadata_bytes {
-        ctx.report(
-            &rules::SCAN_INCOMPLETE,
-            loc.clone(),
-            "tf-savedmodel-text",
-            "saved_model.pbtxt larger than the metadata limit; not examined",
-        );
-        return;
-    }
-    let Ok(b) = source::read_range(src, 0, src.len()) else {
+    let limit = ctx.opts.limits.max_metadata_bytes;
+    let Some(b) = ctx.read_whole(
+        src,
+        loc,
+        "tf-savedmodel-text",
+        limit,
+        "--max-metadata-bytes",
+    ) else {
         return;
     };
     ctx.add_format("tf-savedmodel-text");
@@ -294,16 +284,8 @@ fn savedmodel(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
 /// TFLite: a flatbuffer whose custom op names are plain strings. `Flex` ops run TensorFlow
 /// kernels through the Flex delegate, so the same file and Python ops as in SavedModels matter.
 pub(crate) fn scan_tflite(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
-    if src.len() > ctx.opts.limits.max_member_bytes {
-        ctx.report(
-            &rules::SCAN_INCOMPLETE,
-            loc.clone(),
-            "tflite",
-            "TFLite model larger than the member limit; not examined",
-        );
-        return;
-    }
-    let Ok(b) = source::read_range(src, 0, src.len()) else {
+    let limit = ctx.opts.limits.max_member_bytes;
+    let Some(b) = ctx.read_whole(src, loc, "tflite", limit, "--max-member-bytes") else {
         return;
     };
     let mut ops: Vec<(String, &[u8])> = Vec::new();

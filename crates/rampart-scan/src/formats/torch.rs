@@ -1,7 +1,7 @@
 //! PyTorch-specific checks: storage records against the pickle's declarations, and TorchScript
 //! code that reaches files or native libraries.
 
-use super::pickle::value::{NodeKind, V};
+use super::pickle::value::V;
 use crate::rules;
 use crate::scan::Ctx;
 use rampart_core::{Location, Severity};
@@ -95,7 +95,6 @@ pub(crate) fn check_storages(
             Some(_) => {}
         }
     }
-    let _ = NodeKind::Tuple;
 }
 
 /// Operations TorchScript code should not use in a model.

@@ -505,154 +505,99 @@ fn round_trip_with_the_reference_implementation() {
     let ms = reference_cli();
     let d = interop_copy();
     let p = d.path();
-    let run_ms = |args: &[&str]| {
-        let out = Command::new(&ms)
-            .args(args)
-            .current_dir(p)
-            .output()
-            .unwrap();
-        (
-            out.status.success(),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
-    };
-    // Rampart signs, the reference verifies (key and certificate).
-    rampart()
-        .current_dir(p)
-        .args([
-            "sign",
-            "key",
-            "tiny-llm",
-            "--private_key",
-            "keys/TEST-ONLY-ec-p256-private.sec1.pem",
-            "--signature",
-            "r-key.sig",
-        ])
-        .assert()
-        .success();
-    let (ok, out) = run_ms(&[
-        "verify",
-        "key",
-        "tiny-llm",
-        "--signature",
-        "r-key.sig",
-        "--public_key",
-        "keys/ec-p256-public.pem",
-    ]);
-    assert!(ok, "{out}");
-    rampart()
-        .current_dir(p)
-        .args([
-            "sign",
-            "certificate",
-            "tiny-llm",
-            "--private_key",
-            "pki/TEST-ONLY-leaf-private.pem",
-            "--signing_certificate",
-            "pki/leaf.pem",
-            "--certificate_chain",
-            "pki/intermediate-ca.pem",
-            "--signature",
-            "r-cert.sig",
-        ])
-        .assert()
-        .success();
-    let (ok, out) = run_ms(&[
-        "verify",
-        "certificate",
-        "tiny-llm",
-        "--signature",
-        "r-cert.sig",
-        "--certificate_chain",
-        "pki/root-ca.pem",
-    ]);
-    assert!(ok, "{out}");
-    // And the reference rejects a Rampart signature of a tampered model.
-    let (ok, _) = run_ms(&[
-        "verify",
-        "key",
-        "tampered/byte-flip",
-        "--signature",
-        "r-key.sig",
-        "--public_key",
-        "keys/ec-p256-public.pem",
-    ]);
-    assert!(!ok);
-    // The reference signs, Rampart verifies (key and certificate).
-    let (ok, out) = run_ms(&[
-        "sign",
-        "key",
-        "tiny-llm",
-        "--private_key",
-        "keys/TEST-ONLY-ec-p256-private.pkcs8.pem",
-        "--signature",
-        "m-key.sig",
-    ]);
-    assert!(ok, "{out}");
-    rampart()
-        .current_dir(p)
-        .args([
-            "verify",
-            "key",
-            "tiny-llm",
-            "--signature",
-            "m-key.sig",
-            "--public_key",
-            "keys/ec-p256-public.pem",
-        ])
-        .assert()
-        .success();
-    let (ok, out) = run_ms(&[
-        "sign",
-        "certificate",
-        "tiny-llm",
+    // The same flags serve both programs: that is the drop-in promise.
+    const SIGN_KEY: &[&str] = &["--private_key", "keys/TEST-ONLY-ec-p256-private.sec1.pem"];
+    const SIGN_KEY_PKCS8: &[&str] = &["--private_key", "keys/TEST-ONLY-ec-p256-private.pkcs8.pem"];
+    const SIGN_CERT: &[&str] = &[
         "--private_key",
         "pki/TEST-ONLY-leaf-private.pem",
         "--signing_certificate",
         "pki/leaf.pem",
         "--certificate_chain",
         "pki/intermediate-ca.pem",
-        "--signature",
-        "m-cert.sig",
-    ]);
+    ];
+    const VERIFY_KEY: &[&str] = &["--public_key", "keys/ec-p256-public.pem"];
+    const VERIFY_CERT: &[&str] = &["--certificate_chain", "pki/root-ca.pem"];
+    let args = |op: &str, method: &str, model: &str, sig: &str, extra: &[&str]| -> Vec<String> {
+        [op, method, model, "--signature", sig]
+            .iter()
+            .chain(extra)
+            .map(|s| s.to_string())
+            .collect()
+    };
+    let ms_ok = |a: Vec<String>| {
+        let out = Command::new(&ms).args(&a).current_dir(p).output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), text)
+    };
+    let ours = |a: Vec<String>| rampart().current_dir(p).args(a).assert();
+
+    // Rampart signs, the reference verifies (key and certificate).
+    ours(args("sign", "key", "tiny-llm", "r-key.sig", SIGN_KEY)).success();
+    let (ok, out) = ms_ok(args("verify", "key", "tiny-llm", "r-key.sig", VERIFY_KEY));
     assert!(ok, "{out}");
-    rampart()
-        .current_dir(p)
-        .args([
-            "verify",
-            "certificate",
-            "tiny-llm",
-            "--signature",
-            "m-cert.sig",
-            "--certificate_chain",
-            "pki/root-ca.pem",
-        ])
-        .assert()
-        .success();
+    ours(args(
+        "sign",
+        "certificate",
+        "tiny-llm",
+        "r-cert.sig",
+        SIGN_CERT,
+    ))
+    .success();
+    let (ok, out) = ms_ok(args(
+        "verify",
+        "certificate",
+        "tiny-llm",
+        "r-cert.sig",
+        VERIFY_CERT,
+    ));
+    assert!(ok, "{out}");
+    // And the reference rejects a Rampart signature of a tampered model.
+    let (ok, _) = ms_ok(args(
+        "verify",
+        "key",
+        "tampered/byte-flip",
+        "r-key.sig",
+        VERIFY_KEY,
+    ));
+    assert!(!ok);
+    // The reference signs, Rampart verifies (key and certificate).
+    let (ok, out) = ms_ok(args("sign", "key", "tiny-llm", "m-key.sig", SIGN_KEY_PKCS8));
+    assert!(ok, "{out}");
+    ours(args("verify", "key", "tiny-llm", "m-key.sig", VERIFY_KEY)).success();
+    let (ok, out) = ms_ok(args(
+        "sign",
+        "certificate",
+        "tiny-llm",
+        "m-cert.sig",
+        SIGN_CERT,
+    ));
+    assert!(ok, "{out}");
+    ours(args(
+        "verify",
+        "certificate",
+        "tiny-llm",
+        "m-cert.sig",
+        VERIFY_CERT,
+    ))
+    .success();
     // A signature inside the model folder is left out of the manifest by both.
-    rampart()
-        .current_dir(p)
-        .args([
-            "sign",
-            "key",
-            "tiny-llm",
-            "--private_key",
-            "keys/TEST-ONLY-ec-p256-private.sec1.pem",
-            "--signature",
-            "tiny-llm/model.sig",
-        ])
-        .assert()
-        .success();
-    let (ok, out) = run_ms(&[
+    ours(args(
+        "sign",
+        "key",
+        "tiny-llm",
+        "tiny-llm/model.sig",
+        SIGN_KEY,
+    ))
+    .success();
+    let (ok, out) = ms_ok(args(
         "verify",
         "key",
         "tiny-llm",
-        "--signature",
         "tiny-llm/model.sig",
-        "--public_key",
-        "keys/ec-p256-public.pem",
-    ]);
+        VERIFY_KEY,
+    ));
     assert!(ok, "{out}");
 }
 
