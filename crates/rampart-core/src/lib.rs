@@ -271,6 +271,65 @@ pub struct FileRecord {
     /// The worst severity among its findings.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_severity: Option<Severity>,
+    /// What the weights' own metadata says (only when the caller asked the scanner to
+    /// describe files, e.g. for `rampart bom`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<ModelInfo>,
+}
+
+/// Facts a weights file states about itself, read from its header without loading tensors.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// `safetensors`, `gguf` or `onnx`.
+    pub format: String,
+    /// Number of tensors (weights/initializers).
+    pub tensors: u64,
+    /// Total element count of all tensors, when every shape was known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<u64>,
+    /// Tensor count per element type (`F32`, `BF16`, `Q4_K`, …).
+    pub dtypes: std::collections::BTreeMap<String, u64>,
+    /// The format's free-form metadata (safetensors `__metadata__`, GGUF `general.*` and
+    /// hyper-parameters, ONNX producer and `metadata_props`), values cut to
+    /// [`ModelInfo::MAX_VALUE`] characters, at most [`ModelInfo::MAX_ENTRIES`] entries.
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+impl ModelInfo {
+    /// Most metadata entries kept.
+    pub const MAX_ENTRIES: usize = 128;
+    /// Longest metadata value kept, in characters.
+    pub const MAX_VALUE: usize = 512;
+
+    /// An empty description of a file in `format`.
+    pub fn new(format: &str) -> Self {
+        ModelInfo {
+            format: format.to_string(),
+            parameters: Some(0),
+            ..Default::default()
+        }
+    }
+
+    /// Record one metadata entry, within the limits.
+    pub fn meta(&mut self, key: &str, value: &str) {
+        if self.metadata.len() >= Self::MAX_ENTRIES && !self.metadata.contains_key(key) {
+            return;
+        }
+        let v: String = value.chars().take(Self::MAX_VALUE).collect();
+        self.metadata.insert(key.chars().take(128).collect(), v);
+    }
+
+    /// Record one tensor of `elems` elements (`None`: unknown shape) and element type `dtype`.
+    pub fn tensor(&mut self, dtype: &str, elems: Option<u64>) {
+        self.tensors += 1;
+        self.parameters = match (self.parameters, elems) {
+            (Some(p), Some(e)) => p.checked_add(e),
+            _ => None,
+        };
+        if self.dtypes.len() < 64 || self.dtypes.contains_key(dtype) {
+            *self.dtypes.entry(dtype.to_string()).or_default() += 1;
+        }
+    }
 }
 
 /// A file that could not be examined (I/O error, permission, …). Malformed *content* is a finding,

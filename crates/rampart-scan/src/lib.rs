@@ -92,6 +92,9 @@ pub struct ScanOptions {
     pub progress: Option<Arc<dyn Progress>>,
     /// Also descend into `.git` directories (off: they duplicate the work tree).
     pub include_git: bool,
+    /// Also record what weights files (safetensors, GGUF, ONNX) say about themselves
+    /// ([`rampart_core::FileRecord::model`]), from the same header read the checks use.
+    pub describe: bool,
 }
 
 impl ScanOptions {

@@ -18,6 +18,10 @@ pub struct Ctx<'a> {
     pub(crate) decompressed: u64,
     pub(crate) deadline: Instant,
     pub(crate) explain: Option<String>,
+    /// What a top-level weights file says about itself (only with `ScanOptions::describe`).
+    pub(crate) model: Option<rampart_core::ModelInfo>,
+    /// The source being dispatched is a top-level file and the caller wants it described.
+    pub(crate) describing: bool,
     timed_out: bool,
 }
 
@@ -33,6 +37,8 @@ impl<'a> Ctx<'a> {
             decompressed: 0,
             deadline,
             explain: None,
+            model: None,
+            describing: false,
             timed_out: false,
         }
     }
@@ -129,6 +135,9 @@ impl<'a> Ctx<'a> {
             self.add_format(&f);
         }
         self.members += other.members;
+        if self.model.is_none() {
+            self.model = other.model;
+        }
         self.decompressed = self.decompressed.saturating_add(other.decompressed);
         if let (Some(mine), Some(theirs)) = (self.explain.as_mut(), other.explain) {
             mine.push_str(&theirs);
@@ -397,6 +406,7 @@ pub(crate) fn scan_source(
     };
     let format = detect(&head, &tail, name);
     ctx.add_format(format.name());
+    ctx.describing = ctx.opts.describe && depth == 0;
     if format != Format::Unknown && extension_mismatch(name, format) {
         let mut f = ctx.finding(
             &rules::EXTENSION_MISMATCH,

@@ -210,6 +210,7 @@ fn scan_file(
         formats: Vec::new(),
         findings: 0,
         max_severity: None,
+        model: None,
     };
     let file = match std::fs::File::open(&it.real).and_then(FileSource::new) {
         Ok(f) => f,
@@ -234,6 +235,7 @@ fn scan_file(
     scan::scan_source(&mut ctx, &file, &loc, &name, 0);
     let members = ctx.members;
     rec.formats = std::mem::take(&mut ctx.formats);
+    rec.model = ctx.model.take();
     let fs = ctx.into_findings();
     rec.findings = fs.len() as u64;
     rec.max_severity = fs.iter().map(|f| f.severity).max();

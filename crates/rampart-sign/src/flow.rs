@@ -213,6 +213,39 @@ pub fn verify(
     trust: &Trust,
     vopts: &VerifyOptions,
 ) -> Result<VerifyReport, SignError> {
+    verify_inner(model, signature, Some(trust), vopts, None)
+}
+
+/// SHA-256 digests already computed, by path, so that a caller who hashed the files (e.g.
+/// `rampart bom`) need not read them again.
+pub type Precomputed = std::collections::HashMap<std::path::PathBuf, Vec<u8>>;
+
+/// Compare `model` with the manifest signed in `signature`, reusing `digests` when the
+/// signature hashed whole files with SHA-256 (otherwise the files are hashed as signed).
+/// With `trust`, the signature is verified too; without, `signer` is left empty: the report
+/// then says only whether the files match what the bundle claims.
+pub fn check_against(
+    model: &Path,
+    signature: &Path,
+    trust: Option<&Trust>,
+    digests: &Precomputed,
+) -> Result<VerifyReport, SignError> {
+    verify_inner(
+        model,
+        signature,
+        trust,
+        &VerifyOptions::default(),
+        Some(digests),
+    )
+}
+
+fn verify_inner(
+    model: &Path,
+    signature: &Path,
+    trust: Option<&Trust>,
+    vopts: &VerifyOptions,
+    precomputed: Option<&Precomputed>,
+) -> Result<VerifyReport, SignError> {
     let meta = std::fs::metadata(signature).map_err(|e| SignError::io(signature, e))?;
     if meta.len() > bundle::MAX_BUNDLE_BYTES {
         return Err(SignError::Bundle(format!(
@@ -225,7 +258,10 @@ pub fn verify(
     let b = Bundle::parse(&text)?;
     let (payload, sig) = b.payload_and_signature()?;
     let pae = bundle::pae(bundle::PAYLOAD_TYPE, &payload);
-    let signer = check_signature(&b, &pae, &sig, trust)?;
+    let signer = match trust {
+        Some(t) => check_signature(&b, &pae, &sig, t)?,
+        None => String::new(),
+    };
     let signed = bundle::parse_statement(&payload)?;
     let listed_root = hex::encode(hash::root_digest(&signed.resources));
     if listed_root != signed.root_digest {
@@ -250,10 +286,25 @@ pub fn verify(
         other => other?,
     };
     let bytes = entries.iter().map(|e| e.size).sum();
-    let actual = if entries.is_empty() {
-        Vec::new()
-    } else {
-        hash::hash_entries_with(&entries, &opts, vopts.progress)?
+    let reuse = precomputed
+        .filter(|_| opts.method == Method::Files && opts.algorithm == hash::Algorithm::Sha256);
+    let known: Option<Vec<hash::Resource>> = reuse.and_then(|d| {
+        let label = hash::resource_label(opts.algorithm, opts.method);
+        entries
+            .iter()
+            .map(|e| {
+                d.get(&e.path).map(|digest| hash::Resource {
+                    name: e.name.clone(),
+                    algorithm: label.clone(),
+                    digest: digest.clone(),
+                })
+            })
+            .collect()
+    });
+    let actual = match known {
+        Some(k) => k,
+        None if entries.is_empty() => Vec::new(),
+        None => hash::hash_entries_with(&entries, &opts, vopts.progress)?,
     };
     let mut actual = actual;
     if model.is_file() {

@@ -295,12 +295,19 @@ pub fn list_files(root: &Path, opts: &HashOptions) -> Result<Vec<Entry>, SignErr
 /// Called with the number of bytes just hashed (from several threads).
 pub type Progress<'a> = Option<&'a (dyn Fn(u64) + Sync)>;
 
+/// Called with each file's index in the entry list and its bytes, in order, as they are hashed
+/// (one thread per file at a time): lets a caller compute more from the same single read.
+pub type Observer<'a> = Option<ObserveFn<'a>>;
+
+/// See [`Observer`].
+pub type ObserveFn<'a> = &'a (dyn Fn(usize, &[u8]) + Sync);
+
 fn hash_range(
     path: &Path,
-    start: u64,
-    len: u64,
+    (start, len): (u64, u64),
     alg: Algorithm,
     progress: Progress<'_>,
+    observe: Option<(usize, ObserveFn<'_>)>,
 ) -> Result<Vec<u8>, SignError> {
     use std::io::{Seek, SeekFrom};
     let mut f = std::fs::File::open(path).map_err(|e| SignError::io(path, e))?;
@@ -324,7 +331,11 @@ fn hash_range(
                 ),
             ));
         }
-        h.update(chunk.get(..n).unwrap_or_default());
+        let bytes = chunk.get(..n).unwrap_or_default();
+        h.update(bytes);
+        if let Some((i, f)) = observe {
+            f(i, bytes);
+        }
         left -= n as u64;
         if let Some(p) = progress {
             p(n as u64);
@@ -347,7 +358,23 @@ pub fn hash_entries_with(
     opts: &HashOptions,
     progress: Progress<'_>,
 ) -> Result<Vec<Resource>, SignError> {
+    hash_entries_observed(entries, opts, progress, None)
+}
+
+/// [`hash_entries_with`], also handing every file's bytes to `observer` as they are read.
+/// Only for [`Method::Files`] (a sharded manifest splits files across threads).
+pub fn hash_entries_observed(
+    entries: &[Entry],
+    opts: &HashOptions,
+    progress: Progress<'_>,
+    observer: Observer<'_>,
+) -> Result<Vec<Resource>, SignError> {
     let alg = opts.algorithm;
+    if observer.is_some() && opts.method != Method::Files {
+        return Err(SignError::Unsupported(
+            "observing bytes while hashing needs per-file hashing".into(),
+        ));
+    }
     let jobs: Vec<(String, &Path, u64, u64)> = match opts.method {
         Method::Files => entries
             .iter()
@@ -400,7 +427,8 @@ pub fn hash_entries_with(
                         let (_, path, start, len) = jobs
                             .get(i)
                             .ok_or_else(|| SignError::Unsupported("job index".into()))?;
-                        mine.push((i, hash_range(path, *start, *len, alg, progress)?));
+                        let observe = observer.map(|f| (i, f));
+                        mine.push((i, hash_range(path, (*start, *len), alg, progress, observe)?));
                     }
                     Ok(mine)
                 })

@@ -31,6 +31,106 @@ pub enum Command {
     Verify(VerifyMethod),
     /// Generate a signing key pair (private key written 0600, optionally encrypted).
     Keygen(KeygenArgs),
+    /// Write a CycloneDX 1.6 ML-BOM (or SPDX 3.0.1) for model folders, datasets and prompts.
+    Bom(BomArgs),
+    /// Render model, data and prompt cards; `--check` fails when they are incomplete or stale.
+    Card(CardArgs),
+}
+
+/// Evidence flags shared by bom and card.
+#[derive(Debug, Args, Clone)]
+pub struct EvidenceArgs {
+    /// Verify model.sig signatures in or next to the inputs with this public key.
+    #[arg(long = "public-key", alias = "public_key", value_name = "PEM")]
+    pub public_key: Option<PathBuf>,
+    /// Verify model.sig signatures with these trusted root certificates. Repeatable.
+    #[arg(
+        long = "certificate-chain",
+        alias = "certificate_chain",
+        value_name = "PEM"
+    )]
+    pub certificate_chain: Vec<PathBuf>,
+    /// Follow symbolic links inside folders (refused by default, as in `rampart hash`).
+    #[arg(long = "allow-symlinks", alias = "allow_symlinks")]
+    pub allow_symlinks: bool,
+    /// Never show a progress bar.
+    #[arg(long)]
+    pub no_progress: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BomFormat {
+    /// CycloneDX 1.6 JSON.
+    Cyclonedx,
+    /// SPDX 3.0.1 JSON-LD (AI and Dataset profiles).
+    Spdx,
+}
+
+#[derive(Debug, Args)]
+pub struct BomArgs {
+    /// Model folders or files, dataset files or folders, prompt files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, short = 'f', value_enum, default_value = "cyclonedx")]
+    pub format: BomFormat,
+    /// Write to FILE instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CheckFormat {
+    /// One line per problem.
+    Human,
+    /// `{"ok": bool, "problems": [...]}`.
+    Json,
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct CardArgs {
+    #[command(subcommand)]
+    pub command: Option<CardCommand>,
+    /// Assets: model folders or files, datasets, prompt files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Check instead of render: exit 1 when card metadata is missing, a required security
+    /// field is empty, or a recorded hash no longer matches the files.
+    #[arg(long)]
+    pub check: bool,
+    /// Format of the check's report.
+    #[arg(long, short = 'f', value_enum, default_value = "human")]
+    pub format: CheckFormat,
+    /// Write the rendered card(s) to FILE instead of stdout.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CardCommand {
+    /// Write the card metadata file beside each asset (rampart-card.toml in a folder,
+    /// FILE.card.toml beside a file), prefilled from the files, with their hashes recorded.
+    Init(CardInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CardInitArgs {
+    /// Assets to write card metadata for.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Keep the existing metadata, re-record the hashes (after reviewing a change).
+    #[arg(long, conflicts_with = "force")]
+    pub update: bool,
+    /// Replace existing metadata with a fresh template.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub evidence: EvidenceArgs,
 }
 
 /// Hashing flags shared by hash, sign and verify.

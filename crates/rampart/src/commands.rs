@@ -16,6 +16,8 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Sign(m) => crate::signing::sign_cmd(m),
         Command::Verify(m) => crate::signing::verify_cmd(m),
         Command::Keygen(a) => crate::signing::keygen_cmd(a),
+        Command::Bom(a) => crate::bom::bom_cmd(a),
+        Command::Card(a) => crate::bom::card_cmd(a),
         Command::Pickle(PickleCommand::Disasm { file }) => {
             let opts = ScanOptions::new();
             let text = rampart_scan::explain_file(&file, &opts)?;
@@ -55,7 +57,7 @@ impl Progress for Bar {
     }
 }
 
-fn emit(path: Option<&std::path::Path>, text: &str) -> Result<()> {
+pub(crate) fn emit(path: Option<&std::path::Path>, text: &str) -> Result<()> {
     match path {
         Some(p) => std::fs::write(p, text).with_context(|| format!("cannot write {}", p.display())),
         None => {
@@ -90,6 +92,7 @@ fn scan(args: ScanArgs) -> Result<u8> {
         policy: Arc::new(policy),
         progress: None,
         include_git: args.include_git,
+        describe: false,
     };
     if args.explain {
         let mut out = String::new();

@@ -1,6 +1,7 @@
 //! The `rampart` command line: parses arguments, runs a capability, prints, maps exit codes.
 //! Everything of substance lives in the library crates.
 
+mod bom;
 mod cli;
 mod commands;
 mod signing;

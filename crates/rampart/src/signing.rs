@@ -71,7 +71,7 @@ fn hash_options(model: &Path, m: &ManifestArgs, d: &DigestArgs) -> Result<HashOp
 }
 
 /// The default signature path: `model.sig` next to the model (the reference's file name).
-fn default_signature(model: &Path) -> PathBuf {
+pub(crate) fn default_signature(model: &Path) -> PathBuf {
     let parent = std::fs::canonicalize(model)
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf))
@@ -111,7 +111,7 @@ fn read_private_key(path: &Path, p: &PasswordArgs) -> Result<PrivateKey> {
 }
 
 /// Every certificate in the given PEM files, in order.
-fn read_certs(paths: &[PathBuf]) -> Result<Vec<pki::Certificate>> {
+pub(crate) fn read_certs(paths: &[PathBuf]) -> Result<Vec<pki::Certificate>> {
     let mut out = Vec::new();
     for c in paths {
         let pem = std::fs::read(c).with_context(|| format!("cannot read {}", c.display()))?;
@@ -120,14 +120,14 @@ fn read_certs(paths: &[PathBuf]) -> Result<Vec<pki::Certificate>> {
     Ok(out)
 }
 
-fn read_public_key(path: &Path) -> Result<PublicKey> {
+pub(crate) fn read_public_key(path: &Path) -> Result<PublicKey> {
     let pem = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read public key {}", path.display()))?;
     Ok(PublicKey::from_pem(&pem)?)
 }
 
 /// A byte-counting spinner on stderr when it is a terminal (hashing many gigabytes takes a while).
-fn progress_bar(what: &str) -> Option<indicatif::ProgressBar> {
+pub(crate) fn progress_bar(what: &str) -> Option<indicatif::ProgressBar> {
     use std::io::IsTerminal;
     if !std::io::stderr().is_terminal() {
         return None;
@@ -142,7 +142,7 @@ fn progress_bar(what: &str) -> Option<indicatif::ProgressBar> {
     Some(pb)
 }
 
-fn unix_now() -> u64 {
+pub(crate) fn unix_now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())

@@ -4,7 +4,7 @@
 use crate::rules;
 use crate::scan::Ctx;
 use crate::source::{self, Source};
-use rampart_core::{Location, Severity};
+use rampart_core::{Location, ModelInfo, Severity};
 
 struct Rd<'a> {
     b: &'a [u8],
@@ -110,6 +110,69 @@ fn value<'a>(r: &mut Rd<'a>, t: u32, depth: u32) -> Result<Val<'a>, String> {
     }
 }
 
+/// A scalar metadata value as text, by its GGUF type.
+fn scalar_text(t: u32, x: u64) -> String {
+    match t {
+        1 => (x as u8 as i8).to_string(),
+        3 => (x as u16 as i16).to_string(),
+        5 => (x as u32 as i32).to_string(),
+        11 => (x as i64).to_string(),
+        6 => f32::from_bits(x as u32).to_string(),
+        12 => f64::from_bits(x).to_string(),
+        7 => (x != 0).to_string(),
+        _ => x.to_string(),
+    }
+}
+
+/// The ggml name of a tensor type.
+fn ggml_type_name(t: u32) -> String {
+    const NAMES: [&str; 40] = [
+        "F32",
+        "F16",
+        "Q4_0",
+        "Q4_1",
+        "Q4_2",
+        "Q4_3",
+        "Q5_0",
+        "Q5_1",
+        "Q8_0",
+        "Q8_1",
+        "Q2_K",
+        "Q3_K",
+        "Q4_K",
+        "Q5_K",
+        "Q6_K",
+        "Q8_K",
+        "IQ2_XXS",
+        "IQ2_XS",
+        "IQ3_XXS",
+        "IQ1_S",
+        "IQ4_NL",
+        "IQ3_S",
+        "IQ2_S",
+        "IQ4_XS",
+        "I8",
+        "I16",
+        "I32",
+        "I64",
+        "F64",
+        "IQ1_M",
+        "BF16",
+        "Q4_0_4_4",
+        "Q4_0_4_8",
+        "Q4_0_8_8",
+        "TQ1_0",
+        "TQ2_0",
+        "IQ4_NL_4_4",
+        "IQ4_NL_4_8",
+        "IQ4_NL_8_8",
+        "MXFP4",
+    ];
+    NAMES
+        .get(t as usize)
+        .map_or_else(|| format!("type{t}"), |s| s.to_string())
+}
+
 /// Bytes per block and elements per block of a ggml tensor type.
 fn ggml_type(t: u32) -> Option<(u64, u64)> {
     Some(match t {
@@ -155,6 +218,7 @@ pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
         };
         let cut = window < src.len();
         let mut scratch = Ctx::new(ctx.opts, ctx.deadline);
+        scratch.describing = ctx.describing;
         let res = parse(&mut scratch, &b, src.len(), loc);
         if let Err(msg) = &res
             && cut
@@ -204,12 +268,22 @@ fn parse(ctx: &mut Ctx<'_>, b: &[u8], file_len: u64, loc: &Location) -> Result<(
         ));
     }
     let mut alignment = 32u64;
+    let mut info = ModelInfo::new("gguf");
     for _ in 0..n_kv {
         let key = r.string()?;
         let key = String::from_utf8_lossy(key).into_owned();
         let t = r.u32()?;
         let at = r.p;
-        match value(&mut r, t, 0)? {
+        let v = value(&mut r, t, 0)?;
+        match &v {
+            Val::Str(s) if !key.starts_with("tokenizer.chat_template") => {
+                info.meta(&key, &String::from_utf8_lossy(s));
+            }
+            Val::Str(s) => info.meta(&key, &format!("{} characters", s.len())),
+            Val::U64(x) => info.meta(&key, &scalar_text(t, *x)),
+            Val::Other => {}
+        }
+        match v {
             Val::Str(s) if key.starts_with("tokenizer.chat_template") => {
                 check_template(ctx, &String::from_utf8_lossy(s), &key, loc, at);
             }
@@ -240,7 +314,11 @@ fn parse(ctx: &mut Ctx<'_>, b: &[u8], file_len: u64, loc: &Location) -> Result<(
         }
         let ty = r.u32()?;
         let off = r.u64()?;
+        info.tensor(&ggml_type_name(ty), Some(elems));
         infos.push((name, elems, ty, off));
+    }
+    if ctx.describing {
+        ctx.model = Some(info);
     }
     let data_start = (r.p as u64).div_ceil(alignment) * alignment;
     for (name, elems, ty, off) in infos {

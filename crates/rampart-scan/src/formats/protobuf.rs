@@ -7,7 +7,7 @@
 use crate::rules;
 use crate::scan::Ctx;
 use crate::source::Source;
-use rampart_core::{Location, Severity};
+use rampart_core::{Location, ModelInfo, Severity};
 use std::collections::BTreeSet;
 
 /// One field of a message.
@@ -369,24 +369,104 @@ fn known_domain(d: &str) -> bool {
 struct Onnx {
     custom: BTreeSet<(String, String)>,
     problems: Vec<(&'static rampart_core::RuleInfo, String)>,
+    info: ModelInfo,
+}
+
+/// ONNX TensorProto.DataType names.
+fn onnx_type_name(t: u64) -> String {
+    const NAMES: [&str; 24] = [
+        "UNDEFINED",
+        "FLOAT",
+        "UINT8",
+        "INT8",
+        "UINT16",
+        "INT16",
+        "INT32",
+        "INT64",
+        "STRING",
+        "BOOL",
+        "FLOAT16",
+        "DOUBLE",
+        "UINT32",
+        "UINT64",
+        "COMPLEX64",
+        "COMPLEX128",
+        "BFLOAT16",
+        "FLOAT8E4M3FN",
+        "FLOAT8E4M3FNUZ",
+        "FLOAT8E5M2",
+        "FLOAT8E5M2FNUZ",
+        "UINT4",
+        "INT4",
+        "FLOAT4E2M1",
+    ];
+    NAMES
+        .get(usize::try_from(t).unwrap_or(usize::MAX))
+        .map_or_else(|| format!("type{t}"), |s| s.to_string())
+}
+
+/// Key/value pairs of a `StringStringEntryProto`.
+fn key_value(kv: &[u8]) -> (String, String) {
+    let (mut k, mut v) = (String::new(), String::new());
+    for (n, f) in Fields::new(kv).flatten() {
+        match (n, f) {
+            (1, Field::Bytes(s)) => k = string(s),
+            (2, Field::Bytes(s)) => v = string(s),
+            _ => {}
+        }
+    }
+    (k, v)
 }
 
 fn onnx(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
     let mut st = Onnx {
         custom: BTreeSet::new(),
         problems: Vec::new(),
+        info: ModelInfo::new("onnx"),
     };
     for field in Fields::new(b) {
         match field {
-            Ok((7, Field::Bytes(g))) => graph(&mut st, g, 0),
-            Ok((8, Field::Bytes(opset))) => {
-                for (n, f) in Fields::new(opset).flatten() {
-                    if let (1, Field::Bytes(d)) = (n, f) {
-                        let d = string(d);
-                        if !known_domain(&d) {
-                            st.custom.insert((d, "<opset_import>".into()));
-                        }
+            Ok((7, Field::Bytes(g))) => {
+                for (n, f) in Fields::new(g).flatten() {
+                    if let (2, Field::Bytes(name)) = (n, f) {
+                        st.info.meta("graph_name", &string(name));
                     }
+                }
+                graph(&mut st, g, 0)
+            }
+            Ok((1, Field::Varint(v))) => st.info.meta("ir_version", &v.to_string()),
+            Ok((5, Field::Varint(v))) => st.info.meta("model_version", &v.to_string()),
+            Ok((n @ (2 | 3 | 4 | 6), Field::Bytes(s))) => {
+                let key = match n {
+                    2 => "producer_name",
+                    3 => "producer_version",
+                    4 => "domain",
+                    _ => "doc_string",
+                };
+                st.info.meta(key, &string(s));
+            }
+            Ok((14, Field::Bytes(kv))) => {
+                let (k, v) = key_value(kv);
+                st.info.meta(&format!("metadata_props.{k}"), &v);
+            }
+            Ok((8, Field::Bytes(opset))) => {
+                let (mut domain, mut version) = (String::new(), 0u64);
+                for (n, f) in Fields::new(opset).flatten() {
+                    match (n, f) {
+                        (1, Field::Bytes(d)) => domain = string(d),
+                        (2, Field::Varint(v)) => version = v,
+                        _ => {}
+                    }
+                }
+                let label = if domain.is_empty() {
+                    "ai.onnx"
+                } else {
+                    &domain
+                };
+                st.info
+                    .meta(&format!("opset_import.{label}"), &version.to_string());
+                if !known_domain(&domain) {
+                    st.custom.insert((domain, "<opset_import>".into()));
                 }
             }
             Ok((25, Field::Bytes(func))) => {
@@ -405,6 +485,9 @@ fn onnx(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
                 break;
             }
         }
+    }
+    if ctx.describing {
+        ctx.model = Some(std::mem::take(&mut st.info));
     }
     for (rule, msg) in st.problems {
         let mut f = ctx.finding(rule, loc.clone(), "onnx", msg);
@@ -507,17 +590,7 @@ fn tensor(st: &mut Onnx, t: &[u8]) {
             (8, Field::Bytes(s)) => name = string(s),
             (2, Field::Varint(t)) => data_type = t,
             (9, Field::Bytes(raw)) => raw_len = Some(raw.len()),
-            (13, Field::Bytes(kv)) => {
-                let (mut k, mut v) = (String::new(), String::new());
-                for (kn, kf) in Fields::new(kv).flatten() {
-                    match (kn, kf) {
-                        (1, Field::Bytes(s)) => k = string(s),
-                        (2, Field::Bytes(s)) => v = string(s),
-                        _ => {}
-                    }
-                }
-                external.push((k, v));
-            }
+            (13, Field::Bytes(kv)) => external.push(key_value(kv)),
             _ => {}
         }
     }
@@ -536,6 +609,12 @@ fn tensor(st: &mut Onnx, t: &[u8]) {
             format!("initializer {name:?} dimensions {dims:?} overflow"),
         ));
     }
+    st.info.tensor(
+        &onnx_type_name(data_type),
+        dims.iter().try_fold(1u64, |a, d| {
+            u64::try_from(*d).ok().and_then(|d| a.checked_mul(d))
+        }),
+    );
     // Bytes per element of ONNX TensorProto.DataType (0 = unknown or variable size).
     let elem = match data_type {
         1 | 6 | 12 => 4,

@@ -4,7 +4,7 @@
 use crate::rules;
 use crate::scan::Ctx;
 use crate::source::{self, Source};
-use rampart_core::Location;
+use rampart_core::{Location, ModelInfo};
 use serde_json::Value;
 
 /// The reference implementation's cap on header size.
@@ -22,6 +22,18 @@ fn dtype_size(d: &str) -> Option<u64> {
 
 /// Check a safetensors file; returns the list of problems.
 pub fn check(src: &dyn Source, max_meta: u64) -> Vec<String> {
+    check_and_describe(src, max_meta).0
+}
+
+/// Check a safetensors file; returns the list of problems and what its header states.
+pub fn check_and_describe(src: &dyn Source, max_meta: u64) -> (Vec<String>, Option<ModelInfo>) {
+    let mut info = ModelInfo::new("safetensors");
+    let problems = check_into(src, max_meta, &mut info);
+    let described = info.tensors > 0 || !info.metadata.is_empty();
+    (problems, described.then_some(info))
+}
+
+fn check_into(src: &dyn Source, max_meta: u64, info: &mut ModelInfo) -> Vec<String> {
     let mut problems = Vec::new();
     let Ok(h) = source::read_range(src, 0, 8) else {
         return vec!["file shorter than the 8-byte header length".into()];
@@ -55,6 +67,11 @@ pub fn check(src: &dyn Source, max_meta: u64) -> Vec<String> {
     for (name, t) in obj {
         if name == "__metadata__" {
             if let Some(m) = t.as_object() {
+                for (k, v) in m {
+                    if let Some(v) = v.as_str() {
+                        info.meta(k, v);
+                    }
+                }
                 if m.values().any(|x| !x.is_string()) {
                     problems.push("__metadata__ values must all be strings".into());
                 }
@@ -96,6 +113,7 @@ pub fn check(src: &dyn Source, max_meta: u64) -> Vec<String> {
         for d in shape {
             elems = elems.and_then(|x| d.as_u64().and_then(|d| x.checked_mul(d)));
         }
+        info.tensor(dtype, elems);
         match elems.and_then(|x| x.checked_mul(size)) {
             Some(bytes) if bytes == e - b => {}
             Some(bytes) => problems.push(format!(
@@ -128,7 +146,11 @@ pub fn check(src: &dyn Source, max_meta: u64) -> Vec<String> {
 
 /// Scan a safetensors file.
 pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
-    for p in check(src, ctx.opts.limits.max_metadata_bytes) {
+    let (problems, info) = check_and_describe(src, ctx.opts.limits.max_metadata_bytes);
+    if ctx.describing {
+        ctx.model = info;
+    }
+    for p in problems {
         let mut f = ctx.finding(&rules::SAFETENSORS_MALFORMED, loc.clone(), "safetensors", p);
         f.impact = "the safetensors loader rejects it; other readers may read out of bounds".into();
         ctx.push(f);

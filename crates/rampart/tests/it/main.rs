@@ -1,5 +1,6 @@
 //! Integration tests: run the real `rampart` binary (one test binary, modules per area).
 
+mod bom;
 mod fixtures;
 mod scan;
 mod signing;
