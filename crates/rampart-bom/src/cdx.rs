@@ -2,7 +2,7 @@
 //! structures (the `cyclonedx-bom` crate stops at 1.5), and the builder from an inventory.
 
 use crate::Meta;
-use crate::facts::{self, View};
+use crate::facts::{self, DatasetRef, View};
 use crate::inventory::{Inventory, Kind, Role};
 use serde::Serialize;
 
@@ -102,6 +102,23 @@ pub struct Component {
     /// Sub-components (files).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub components: Vec<Component>,
+    /// Where the facts about it were read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<Evidence>,
+}
+
+/// Component evidence: the files the facts come from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Evidence {
+    /// Occurrences.
+    pub occurrences: Vec<Occurrence>,
+}
+
+/// One file that provided facts.
+#[derive(Debug, Clone, Serialize)]
+pub struct Occurrence {
+    /// Path relative to the component's root.
+    pub location: String,
 }
 
 /// A hash.
@@ -613,11 +630,26 @@ fn model_component(inv: &Inventory, a: usize, v: &View, refs: &mut Vec<Component
         params.inputs.push(Format { format: i.into() });
         params.outputs.push(Format { format: o.into() });
     }
-    for (k, d) in v.datasets.iter().enumerate() {
+    let eval: Vec<DatasetRef> = v
+        .eval_datasets
+        .iter()
+        .filter(|e| !v.datasets.iter().any(|d| &d.name == *e))
+        .map(|e| DatasetRef {
+            name: e.clone(),
+            asset: None,
+        })
+        .collect();
+    let trained = v.datasets.len();
+    for (k, d) in v.datasets.iter().chain(&eval).enumerate() {
         let reference = match d.asset {
             Some(x) => asset_ref(inv, x),
             None => {
                 let r = format!("{me}-dataset-{}", k + 1);
+                let role = if k < trained {
+                    "training"
+                } else {
+                    "evaluation"
+                };
                 refs.push(Component {
                     kind: "data",
                     bom_ref: Some(r.clone()),
@@ -639,7 +671,10 @@ fn model_component(inv: &Inventory, a: usize, v: &View, refs: &mut Vec<Component
                         name: Some(d.name.clone()),
                         ..Default::default()
                     }],
-                    properties: vec![prop("rampart:evidence", "declared")],
+                    properties: vec![
+                        prop("rampart:evidence", "declared"),
+                        prop("rampart:dataset-use", role),
+                    ],
                     ..Default::default()
                 });
                 r
@@ -755,8 +790,31 @@ fn model_component(inv: &Inventory, a: usize, v: &View, refs: &mut Vec<Component
         }),
         properties: props,
         components: file_components(inv, a, &me),
+        evidence: occurrences(inv, a),
         ..Default::default()
     }
+}
+
+/// The files whose contents the model's facts were read from.
+fn occurrences(inv: &Inventory, a: usize) -> Option<Evidence> {
+    let occurrences: Vec<Occurrence> = inv
+        .files_of(a)
+        .filter(|f| {
+            f.model.is_some()
+                || matches!(
+                    f.rel.as_str(),
+                    "README.md"
+                        | "config.json"
+                        | "generation_config.json"
+                        | "tokenizer_config.json"
+                )
+                || f.role == Role::CardMeta
+        })
+        .map(|f| Occurrence {
+            location: f.rel.clone(),
+        })
+        .collect();
+    (!occurrences.is_empty()).then_some(Evidence { occurrences })
 }
 
 fn data_component(inv: &Inventory, a: usize, v: &View) -> Component {

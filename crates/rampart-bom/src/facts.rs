@@ -50,6 +50,8 @@ pub struct View {
     pub base_relation: Option<String>,
     /// Datasets it was trained on.
     pub datasets: Vec<DatasetRef>,
+    /// Datasets it was evaluated on (model-index), by id or name.
+    pub eval_datasets: Vec<String>,
     /// Languages.
     pub languages: Vec<String>,
     /// Library (transformers, …).
@@ -278,6 +280,11 @@ pub fn view(inv: &Inventory, a: usize) -> View {
             };
             for r in results.iter().take(64) {
                 let ds = r.get("dataset");
+                if let Some(id) = ds.and_then(|d| s(d.get("type")).or_else(|| s(d.get("name"))))
+                    && !v.eval_datasets.contains(&id)
+                {
+                    v.eval_datasets.push(id);
+                }
                 let slice = ds.and_then(|d| s(d.get("name")).or_else(|| s(d.get("type"))));
                 let slice = match (slice, ds.and_then(|d| s(d.get("split")))) {
                     (Some(n), Some(sp)) => Some(format!("{n} ({sp})")),

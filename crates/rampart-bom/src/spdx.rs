@@ -301,6 +301,27 @@ pub fn build(inv: &Inventory, meta: &Meta) -> Value {
         if !trained.is_empty() {
             relate(&mut graph, &mut elements, &me, "trainedOn", trained);
         }
+        let mut tested = Vec::new();
+        for (k, e) in v.eval_datasets.iter().enumerate() {
+            if v.datasets.iter().any(|d| &d.name == e) {
+                continue;
+            }
+            let did = id(&format!("{}-eval-{}", asset_ref(inv, a), k + 1));
+            graph.push(json!({
+                "type": "dataset_DatasetPackage",
+                "spdxId": did,
+                "creationInfo": "_:creationinfo",
+                "name": e,
+                "software_primaryPurpose": "data",
+                "dataset_datasetType": ["noAssertion"],
+                "comment": "evaluation dataset named by the model card's model-index",
+            }));
+            elements.push(did.clone());
+            tested.push(did);
+        }
+        if !tested.is_empty() {
+            relate(&mut graph, &mut elements, &me, "testedOn", tested);
+        }
         let mut bases = Vec::new();
         for (k, b) in v.base_models.iter().enumerate() {
             let bid = id(&format!("{}-base-{}", asset_ref(inv, a), k + 1));
@@ -326,11 +347,7 @@ pub fn build(inv: &Inventory, meta: &Meta) -> Value {
         "profileConformance": ["core", "software", "ai", "dataset", "simpleLicensing"],
         "element": elements,
         "rootElement": roots,
-        "dataLicense": null,
     }));
-    if let Some(Value::Object(doc)) = graph.last_mut() {
-        doc.remove("dataLicense");
-    }
     json!({
         "@context": "https://spdx.org/rdf/3.0.1/spdx-context.jsonld",
         "@graph": graph,

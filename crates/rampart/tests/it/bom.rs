@@ -234,6 +234,27 @@ fn hugging_face_folder_fills_the_model_card() {
         .find(|d| d["ref"] == c["bom-ref"])
         .unwrap();
     assert_eq!(dep["dependsOn"][0], ds_ref);
+    // The evaluation dataset of the model-index is named too, as such.
+    let eval_ref = mp["datasets"][1]["ref"].as_str().unwrap();
+    let eval = doc["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["bom-ref"] == eval_ref)
+        .unwrap();
+    assert_eq!(eval["name"], "example-org/support-faq-eval");
+    assert_eq!(prop(eval, "rampart:dataset-use"), "evaluation");
+    assert_eq!(prop(ds, "rampart:dataset-use"), "training");
+    // Where the facts were read.
+    let occ: Vec<&str> = c["evidence"]["occurrences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["location"].as_str().unwrap())
+        .collect();
+    for f in ["README.md", "config.json", "model-00001-of-00002.safetensors"] {
+        assert!(occ.contains(&f), "{f} in {occ:?}");
+    }
     // Every file with its SHA-256; the folder's manifest root equals `rampart hash`.
     let files = c["components"].as_array().unwrap();
     assert_eq!(files.len(), 9, "all files but the split-out prompt");
@@ -364,6 +385,7 @@ fn gguf_onnx_datasets_and_prompts() {
         .expect("trainedOn");
     assert_eq!(trained["to"].as_array().unwrap().len(), 1);
     assert!(by_type("Relationship").any(|r| r["relationshipType"] == "descendantOf"));
+    assert!(by_type("Relationship").any(|r| r["relationshipType"] == "testedOn"));
     assert!(by_type("Relationship").any(|r| r["relationshipType"] == "hasDeclaredLicense"));
     let data = by_type("dataset_DatasetPackage")
         .find(|e| e["name"] == "datasets")
