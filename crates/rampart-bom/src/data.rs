@@ -292,7 +292,12 @@ impl CsvCounter {
                 b'\n' if !self.quoted => {
                     if !self.header_done {
                         self.keep_header(b.get(start..i).unwrap_or_default());
-                        self.header_done = self.content;
+                        if self.content {
+                            self.header_done = true;
+                        } else {
+                            // A blank line before the header.
+                            self.header.clear();
+                        }
                     }
                     if self.content {
                         self.records += 1;
@@ -310,10 +315,6 @@ impl CsvCounter {
     }
 
     fn keep_header(&mut self, part: &[u8]) {
-        if !self.content {
-            self.header.clear();
-            return;
-        }
         let room = MAX_LINE.saturating_sub(self.header.len());
         self.header
             .extend_from_slice(part.get(..part.len().min(room)).unwrap_or_default());
@@ -661,6 +662,26 @@ mod tests {
         assert_eq!((s.columns.len(), s.records), (2, Some(1)));
         assert!(count("csv", b"a,b\n1,\"open\n", 2).note.is_some());
         assert_eq!(count("csv", b"", 2).records, Some(0));
+    }
+
+    proptest::proptest! {
+        /// The counters see files in whatever chunks the hasher reads: the result may not
+        /// depend on where the chunks are cut.
+        #[test]
+        fn chunking_does_not_change_the_facts(
+            data in proptest::collection::vec(proptest::sample::select(b"{}\",:a1 \n\r\t".to_vec()), 0..400),
+            cut in 0usize..400,
+        ) {
+            for f in ["jsonl", "csv", "tsv", "prompt"] {
+                let whole = count(f, &data, data.len().max(1));
+                let mut c = Counter::new(f).unwrap();
+                let cut = cut.min(data.len());
+                c.feed(&data[..cut]);
+                c.feed(&data[cut..]);
+                proptest::prop_assert_eq!(c.finish(), whole.clone());
+                proptest::prop_assert_eq!(count(f, &data, 1), whole);
+            }
+        }
     }
 
     #[test]

@@ -252,7 +252,11 @@ fn hugging_face_folder_fills_the_model_card() {
         .iter()
         .map(|o| o["location"].as_str().unwrap())
         .collect();
-    for f in ["README.md", "config.json", "model-00001-of-00002.safetensors"] {
+    for f in [
+        "README.md",
+        "config.json",
+        "model-00001-of-00002.safetensors",
+    ] {
         assert!(occ.contains(&f), "{f} in {occ:?}");
     }
     // Every file with its SHA-256; the folder's manifest root equals `rampart hash`.
