@@ -141,7 +141,13 @@ fn front_matter(v: &View, front: &serde_json::Map<String, serde_json::Value>) ->
     if let Some(r) = &v.base_relation {
         let _ = writeln!(s, "base_model_relation: {}", y(r));
     }
-    let ds: Vec<String> = v.datasets.iter().map(|d| d.name.clone()).collect();
+    // Hugging Face expects hub ids here, not local paths.
+    let ds: Vec<String> = v
+        .datasets
+        .iter()
+        .filter(|d| d.asset.is_none() && !d.name.starts_with(['.', '/']))
+        .map(|d| d.name.clone())
+        .collect();
     list(&mut s, "datasets", &ds);
     list(&mut s, "language", &v.languages);
     if let Some(t) = &v.task {
@@ -247,6 +253,9 @@ fn model_card(inv: &Inventory, a: usize, v: &View) -> String {
             let _ = writeln!(out, "{}", md(p));
         }
         None => out.push_str(&missing("training_data.provenance")),
+    }
+    if !v.datasets.is_empty() {
+        let _ = writeln!(out, "\nDatasets:\n");
     }
     for d in &v.datasets {
         let _ = writeln!(

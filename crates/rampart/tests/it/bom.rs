@@ -684,6 +684,14 @@ fn cards_render_from_files_and_metadata() {
     std::fs::remove_dir_all(m.join("prompts")).unwrap();
     assert_eq!(run(&["card", "init"], &[&m, &data, &prompt]).0, 0);
     fill(&m.join("rampart-card.toml"), MODEL_FIELDS);
+    // A path in training_data.datasets links the model to the dataset asset given alongside.
+    fill(
+        &m.join("rampart-card.toml"),
+        &[(
+            "datasets",
+            "[\"../faq.jsonl\", \"example-org/support-faq\"]",
+        )],
+    );
     fill(
         &d.path().join("faq.jsonl.card.toml"),
         &[
@@ -745,6 +753,20 @@ fn cards_render_from_files_and_metadata() {
     assert_eq!(prop(c, "rampart:card"), "present");
     assert_eq!(props(c, "rampart:owner"), ["ml-platform@example.com"]);
     let ds = component(&doc, "faq.jsonl");
+    let dep = doc["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["ref"] == c["bom-ref"])
+        .unwrap();
+    assert_eq!(
+        dep["dependsOn"][0], ds["bom-ref"],
+        "model depends on the local dataset"
+    );
+    assert_eq!(
+        c["modelCard"]["modelParameters"]["datasets"][0]["ref"],
+        ds["bom-ref"]
+    );
     assert_eq!(ds["data"][0]["classification"], "internal");
     assert_eq!(
         ds["data"][0]["governance"]["owners"][0]["contact"]["name"],
