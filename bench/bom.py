@@ -77,7 +77,11 @@ print(len(errs)); [print(e.message[:200]) for e in errs[:3]]
 
 
 def models(doc):
-    return [c for c in doc.get("components", []) if c.get("type") == "machine-learning-model"]
+    top = doc.get("metadata", {}).get("component")
+    cs = [c for c in doc.get("components", []) if c.get("type") == "machine-learning-model"]
+    if top and top.get("type") == "machine-learning-model":
+        cs.append(top)
+    return cs
 
 
 def walk(doc):
@@ -121,6 +125,9 @@ def hf_fields(doc, folder):
         "considerations out-of-scope use": any("medical" in json.dumps(x) for x in cons.get("ethicalConsiderations", [])),
         "environmental (CO2)": bool(cons.get("environmentalConsiderations")),
         "pedigree.ancestors (base model)": bool(m.get("pedigree", {}).get("ancestors")),
+        "component.tags (model card tags)": "support" in m.get("tags", []),
+        "purl of the model itself": bool(m.get("purl")),
+        "evidence (files the facts came from)": bool(m.get("evidence")),
         "dataset component": bool(data),
         "dependencies model -> dataset": any(d.get("dependsOn") for d in doc.get("dependencies", [])),
         "parameter count": has_prop(m, "parameters"),
@@ -229,7 +236,7 @@ def bytes_read(cmd):
                    + [str(c) for c in cmd], capture_output=True, env=env_quiet())
     total = 0
     for l in trace.read_text(errors="replace").splitlines():
-        if "= " in l and ("read(" in l):
+        if "= " in l and ("read(" in l or "read resumed>" in l):
             try:
                 n = int(l.rsplit("= ", 1)[1].split()[0])
             except ValueError:
@@ -253,7 +260,7 @@ def cost_part(repeat, gib):
             "rampart bom --format spdx": [RAMPART, "bom", "--format", "spdx", "-o", WORK / "big-rampart.spdx.json", big],
             "cdxgen -t ai": [CDXGEN, "-t", "ai", "--spec-version", "1.6", "--no-install-deps", "-o", WORK / "big-cdxgen.json", big],
             "ai-bom-generator --discover-artifacts": [AIBOM, "generate", big, "--discover-artifacts", "--max-artifact-bytes",
-                                                      str(2 << 30), "--max-total-artifact-bytes", str(64 << 30),
+                                                      str(2 << 30), "--max-total-artifact-bytes", str(16 << 30),
                                                       "--output", WORK / "big-aibom.json", "--warning-report", WORK / "big-aibom.w.json"],
         }
         times = {k: [] for k in jobs}

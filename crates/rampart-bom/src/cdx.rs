@@ -78,6 +78,9 @@ pub struct Component {
     /// Package URL.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub purl: Option<String>,
+    /// Tags (the model card's).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
     /// Hashes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub hashes: Vec<Hash>,
@@ -756,9 +759,6 @@ fn model_component(inv: &Inventory, a: usize, v: &View, refs: &mut Vec<Component
     if let Some(l) = &v.library {
         props.push(prop("rampart:library", l));
     }
-    for t in &v.tags {
-        props.push(prop("rampart:tag", t));
-    }
     Component {
         kind: "machine-learning-model",
         bom_ref: Some(me.clone()),
@@ -766,6 +766,7 @@ fn model_component(inv: &Inventory, a: usize, v: &View, refs: &mut Vec<Component
         version: v.version.clone(),
         description: v.description.clone(),
         hashes: single_hash(inv, a),
+        tags: v.tags.clone(),
         licenses: v.license.iter().map(|l| license_choice(l)).collect(),
         pedigree: (!ancestors.is_empty()).then(|| Pedigree {
             ancestors,

@@ -286,13 +286,25 @@ pub fn card_cmd(a: CardArgs) -> Result<u8> {
                 crate::commands::emit(a.output.as_deref(), &format!("{v:#}\n"))?;
             }
             CheckFormat::Human => {
+                use std::io::IsTerminal;
+                let color = a.output.is_none()
+                    && std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none();
+                let (bad, good, reset) = if color {
+                    ("\x1b[31m", "\x1b[32m", "\x1b[0m")
+                } else {
+                    ("", "", "")
+                };
                 let mut s = String::new();
                 for p in &problems {
-                    s.push_str(&format!("✗ {} [{}] {}\n", p.asset, p.kind, p.message));
+                    s.push_str(&format!(
+                        "{bad}✗{reset} {} [{}] {}\n",
+                        p.asset, p.kind, p.message
+                    ));
                 }
                 if problems.is_empty() {
                     s.push_str(&format!(
-                        "✓ {} card(s) complete and up to date\n",
+                        "{good}✓{reset} {} card(s) complete and up to date\n",
                         inv.assets.len()
                     ));
                 } else {

@@ -218,6 +218,10 @@ fn hugging_face_folder_fills_the_model_card() {
     let anc = &c["pedigree"]["ancestors"][0];
     assert_eq!(anc["purl"], "pkg:huggingface/example-org/base-llm-1b");
     assert_eq!(c["pedigree"]["notes"], "finetune");
+    assert_eq!(
+        c["tags"],
+        serde_json::json!(["support", "chat", "rampart-fixture"])
+    );
     let ds_ref = mp["datasets"][0]["ref"].as_str().unwrap();
     let ds = doc["components"]
         .as_array()
