@@ -196,7 +196,7 @@ impl JsonlCounter {
     fn feed(&mut self, b: &[u8]) {
         let mut rest = b;
         loop {
-            let (part, done) = match rest.iter().position(|&c| c == b'\n') {
+            let (part, done) = match memchr::memchr(b'\n', rest) {
                 Some(i) => (rest.get(..i).unwrap_or_default(), true),
                 None => (rest, false),
             };
@@ -282,32 +282,48 @@ impl CsvCounter {
     }
 
     fn feed(&mut self, b: &[u8]) {
+        // Jump between the only bytes that matter (SIMD search): inside quotes the next quote,
+        // outside the next quote or newline. Keeps pace with the SHA-256 of the same bytes.
         let mut start = 0;
-        for (i, &c) in b.iter().enumerate() {
-            match c {
-                b'"' => {
-                    self.quoted = !self.quoted;
-                    self.content = true;
-                }
-                b'\n' if !self.quoted => {
-                    if !self.header_done {
-                        self.keep_header(b.get(start..i).unwrap_or_default());
-                        if self.content {
-                            self.header_done = true;
-                        } else {
-                            // A blank line before the header.
-                            self.header.clear();
-                        }
-                    }
-                    if self.content {
-                        self.records += 1;
-                    }
-                    self.content = false;
-                    start = i + 1;
-                }
-                b'\r' | b' ' | b'\t' if !self.content => {}
-                _ => self.content = true,
+        let mut pos = 0;
+        while pos < b.len() {
+            let rest = b.get(pos..).unwrap_or_default();
+            let next = if self.quoted {
+                memchr::memchr(b'"', rest)
+            } else {
+                memchr::memchr2(b'"', b'\n', rest)
             }
+            .map(|i| pos + i);
+            let end = next.unwrap_or(b.len());
+            if !self.content
+                && b.get(pos..end)
+                    .unwrap_or_default()
+                    .iter()
+                    .any(|c| !matches!(c, b'\r' | b' ' | b'\t'))
+            {
+                self.content = true;
+            }
+            let Some(i) = next else { break };
+            if b.get(i) == Some(&b'"') {
+                self.quoted = !self.quoted;
+                self.content = true;
+            } else {
+                if !self.header_done {
+                    self.keep_header(b.get(start..i).unwrap_or_default());
+                    if self.content {
+                        self.header_done = true;
+                    } else {
+                        // A blank line before the header.
+                        self.header.clear();
+                    }
+                }
+                if self.content {
+                    self.records += 1;
+                }
+                self.content = false;
+                start = i + 1;
+            }
+            pos = i + 1;
         }
         if !self.header_done {
             self.keep_header(b.get(start..).unwrap_or_default());
