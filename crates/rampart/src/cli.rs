@@ -35,6 +35,46 @@ pub enum Command {
     Bom(BomArgs),
     /// Render model, data and prompt cards; `--check` fails when they are incomplete or stale.
     Card(CardArgs),
+    /// Guards over text: find secrets, personal data and exfiltration links; redact them.
+    #[command(subcommand)]
+    Guard(GuardCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum GuardCommand {
+    /// One JSON line per input with its findings (type, character offsets, detector); a
+    /// summary of a whole dataset on stderr. Exit 1 when anything was found.
+    Check(GuardArgs),
+    /// Write the input with findings replaced.
+    Redact(RedactArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct GuardArgs {
+    /// Plain text, or JSONL whose objects have a `text` field; `-` or nothing for stdin.
+    pub input: Option<PathBuf>,
+    /// Detectors to run: comma-separated from secrets, pii, exfil.
+    #[arg(long, value_delimiter = ',', default_value = "secrets,pii,exfil")]
+    pub only: Vec<String>,
+    /// Hosts that links and images may point to (a host allows its subdomains). Repeatable.
+    #[arg(long = "allow-host", value_name = "HOST")]
+    pub allow_hosts: Vec<String>,
+    /// Treat each line of plain text as its own input.
+    #[arg(long)]
+    pub lines: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    #[command(flatten)]
+    pub guard: GuardArgs,
+    /// redact ([TYPE]), mask (****1234), hash ([TYPE:hmac8]), pseudonymize (TYPE_n).
+    #[arg(long, default_value = "redact")]
+    pub action: String,
+    /// Key for --action hash, from this environment variable (hashes of low-entropy values are
+    /// guessable without one).
+    #[arg(long, value_name = "VAR", default_value = "RAMPART_REDACT_KEY")]
+    pub key_env: String,
 }
 
 /// Evidence flags shared by bom and card.

@@ -18,6 +18,7 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Keygen(a) => crate::signing::keygen_cmd(a),
         Command::Bom(a) => crate::bom::bom_cmd(a),
         Command::Card(a) => crate::bom::card_cmd(a),
+        Command::Guard(g) => crate::guard::run(g),
         Command::Pickle(PickleCommand::Disasm { file }) => {
             let opts = ScanOptions::new();
             let text = rampart_scan::explain_file(&file, &opts)?;

@@ -2,6 +2,7 @@
 
 mod bom;
 mod fixtures;
+mod guard;
 mod scan;
 mod signing;
 mod util;

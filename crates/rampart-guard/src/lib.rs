@@ -1,0 +1,230 @@
+//! Guards over text: secrets, personal data and exfiltration links (this release), as pure
+//! functions with no I/O, so the CLI, dataset screening and the gateway's pipeline share them.
+//!
+//! ```
+//! use rampart_guard::{Guards, Detector};
+//! let g = Guards::default();
+//! let f = g.check("mail me at alice@example.com", &[Detector::Pii]);
+//! assert_eq!(f[0].kind, "EMAIL");
+//! assert_eq!((f[0].start_char, f[0].end_char), (11, 28));
+//! ```
+//!
+//! Findings never carry the matched text: callers print offsets and types, so a guard's output
+//! cannot leak what it found. Every detector is a linear-time regular expression (the `regex`
+//! crate) followed by validation (checksums, ranges, number metadata, entropy), with a bound on
+//! the input it examines ([`MAX_INPUT`]).
+
+#![deny(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+pub mod exfil;
+pub mod pii;
+pub mod redact;
+pub mod secrets;
+pub mod text;
+
+use serde::Serialize;
+
+/// Longest text examined, in bytes; longer input is examined up to here and the finding list
+/// says so (`TRUNCATED`).
+pub const MAX_INPUT: usize = 4 << 20;
+
+/// A guard family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Detector {
+    /// API keys, tokens, private keys, connection strings.
+    Secrets,
+    /// Personal data.
+    Pii,
+    /// Links and images that carry data to hosts outside the allowlist.
+    Exfil,
+}
+
+impl Detector {
+    /// All detectors.
+    pub const ALL: [Detector; 3] = [Detector::Secrets, Detector::Pii, Detector::Exfil];
+
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detector::Secrets => "secrets",
+            Detector::Pii => "pii",
+            Detector::Exfil => "exfil",
+        }
+    }
+
+    /// Parse a name.
+    pub fn parse(s: &str) -> Option<Detector> {
+        Detector::ALL.into_iter().find(|d| d.as_str() == s.trim())
+    }
+}
+
+/// One thing found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    /// `EMAIL`, `PHONE`, `CREDIT_CARD`, `IBAN`, `AWS_ACCESS_KEY_ID`, `EXFIL_URL`, …
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    /// Start, in Unicode scalar values from the start of the text.
+    pub start_char: usize,
+    /// End (exclusive), in Unicode scalar values.
+    pub end_char: usize,
+    /// The detector family.
+    pub detector: Detector,
+    /// The rule within it.
+    pub rule: &'static str,
+    /// Byte range (for redaction), not serialised.
+    #[serde(skip)]
+    pub bytes: (usize, usize),
+}
+
+/// Guard configuration.
+#[derive(Debug, Clone, Default)]
+pub struct Guards {
+    /// Hosts links may point to (a host also allows its subdomains).
+    pub allowed_hosts: Vec<String>,
+}
+
+impl Guards {
+    /// Findings of the chosen detectors, ordered by position; overlapping findings are
+    /// resolved in favour of the more specific one (secrets over personal data, longer over
+    /// shorter).
+    pub fn check(&self, text: &str, only: &[Detector]) -> Vec<Finding> {
+        let cut = text::floor_boundary(text, MAX_INPUT);
+        let t = text.get(..cut).unwrap_or(text);
+        let mut raw: Vec<Finding> = Vec::new();
+        for d in only {
+            match d {
+                Detector::Secrets => raw.extend(secrets::find(t)),
+                Detector::Pii => raw.extend(pii::find(t)),
+                Detector::Exfil => raw.extend(exfil::find(t, &self.allowed_hosts)),
+            }
+        }
+        let mut out = resolve_overlaps(raw);
+        text::fill_char_offsets(t, &mut out);
+        if cut < text.len() {
+            let n = text::char_len(t);
+            out.push(Finding {
+                kind: "TRUNCATED",
+                start_char: n,
+                end_char: n,
+                detector: only.first().copied().unwrap_or(Detector::Secrets),
+                rule: "input-limit",
+                bytes: (cut, cut),
+            });
+        }
+        out
+    }
+}
+
+fn priority(f: &Finding) -> u8 {
+    let family = match f.detector {
+        Detector::Exfil => 3,
+        Detector::Secrets => 2,
+        Detector::Pii => 1,
+    };
+    // A named rule beats the generic "secret-looking assignment".
+    family * 2 + u8::from(f.rule != "assigned-high-entropy")
+}
+
+/// Keep non-overlapping findings, preferring exfiltration, then secrets, then longer matches.
+/// Exfiltration links may contain other findings (a key in a query string): both are kept.
+fn resolve_overlaps(mut v: Vec<Finding>) -> Vec<Finding> {
+    v.sort_by(|a, b| {
+        priority(b)
+            .cmp(&priority(a))
+            .then((b.bytes.1 - b.bytes.0).cmp(&(a.bytes.1 - a.bytes.0)))
+            .then(a.bytes.0.cmp(&b.bytes.0))
+    });
+    let mut kept: Vec<Finding> = Vec::new();
+    for f in v {
+        let clash = kept.iter().any(|k| {
+            k.detector != Detector::Exfil
+                && f.detector != Detector::Exfil
+                && f.bytes.0 < k.bytes.1
+                && k.bytes.0 < f.bytes.1
+        });
+        if !clash {
+            kept.push(f);
+        }
+    }
+    kept.sort_by_key(|f| (f.bytes.0, f.bytes.1));
+    kept
+}
+
+/// Entry point for the fuzz target: every detector and every rewrite over arbitrary text.
+pub mod fuzzing {
+    use crate::redact::{Action, Vault, apply};
+
+    /// Check and rewrite `data` (lossily decoded) with all detectors.
+    pub fn check(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let g = crate::Guards {
+            allowed_hosts: vec!["example.com".into()],
+        };
+        let f = g.check(&text, &crate::Detector::ALL);
+        for f in &f {
+            assert!(
+                f.start_char <= f.end_char && f.bytes.0 <= f.bytes.1,
+                "offsets"
+            );
+        }
+        let mut v = Vault::default();
+        for a in [
+            Action::Redact,
+            Action::Mask,
+            Action::Hash,
+            Action::Pseudonymize,
+        ] {
+            let out = apply(&text, &f, a, b"k", &mut v);
+            let _ = v.restore(&out);
+        }
+    }
+}
+
+/// A finding at byte range `r` (char offsets filled in later).
+pub(crate) fn finding(
+    kind: &'static str,
+    detector: Detector,
+    rule: &'static str,
+    r: (usize, usize),
+) -> Finding {
+    Finding {
+        kind,
+        start_char: 0,
+        end_char: 0,
+        detector,
+        rule,
+        bytes: r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn char_offsets_are_unicode_scalars() {
+        let g = Guards::default();
+        let f = g.check("héllo 😀 bob@example.org", &[Detector::Pii]);
+        assert_eq!(f.len(), 1);
+        assert_eq!((f[0].start_char, f[0].end_char), (8, 23));
+    }
+
+    #[test]
+    fn overlaps_prefer_secrets() {
+        let g = Guards::default();
+        // A connection string holds a host and password; one finding, the secret.
+        let f = g.check(
+            "db: postgres://app:S3cr3tPassw0rd@10.0.0.5:5432/prod",
+            &Detector::ALL,
+        );
+        let kinds: Vec<_> = f.iter().map(|x| x.kind).collect();
+        assert_eq!(kinds, ["CONNECTION_STRING"]);
+    }
+}

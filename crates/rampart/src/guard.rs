@@ -1,0 +1,228 @@
+//! `rampart guard check` and `rampart guard redact`.
+
+use crate::cli::{GuardArgs, GuardCommand, RedactArgs};
+use anyhow::{Context, Result, bail};
+use rampart_guard::redact::{self, Action, Vault};
+use rampart_guard::{Detector, Guards};
+use serde_json::{Value, json};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{Read, Write};
+
+/// Largest input read.
+const MAX_INPUT_FILE: u64 = 1 << 30;
+
+pub fn run(c: GuardCommand) -> Result<u8> {
+    match c {
+        GuardCommand::Check(a) => check(a),
+        GuardCommand::Redact(a) => redact_cmd(a),
+    }
+}
+
+fn detectors(only: &[String]) -> Result<Vec<Detector>> {
+    let mut v = Vec::new();
+    for o in only {
+        match Detector::parse(o) {
+            Some(d) if !v.contains(&d) => v.push(d),
+            Some(_) => {}
+            None if o.trim() == "injection" => {
+                bail!("the injection detector is not in this release; use --only secrets,pii,exfil")
+            }
+            None => bail!("unknown detector {o:?}: choose from secrets, pii, exfil"),
+        }
+    }
+    Ok(v)
+}
+
+fn read_input(a: &GuardArgs) -> Result<String> {
+    let mut buf = Vec::new();
+    match a.input.as_deref() {
+        None => std::io::stdin()
+            .take(MAX_INPUT_FILE + 1)
+            .read_to_end(&mut buf)?,
+        Some(p) if p.as_os_str() == "-" => std::io::stdin()
+            .take(MAX_INPUT_FILE + 1)
+            .read_to_end(&mut buf)?,
+        Some(p) => std::fs::File::open(p)
+            .with_context(|| format!("cannot read {}", p.display()))?
+            .take(MAX_INPUT_FILE + 1)
+            .read_to_end(&mut buf)?,
+    };
+    if buf.len() as u64 > MAX_INPUT_FILE {
+        bail!("input larger than {MAX_INPUT_FILE} bytes: split it");
+    }
+    String::from_utf8(buf).context("input is not UTF-8")
+}
+
+/// One unit of input: its line number, its text, and the JSON object it came from.
+struct Item {
+    line: usize,
+    text: String,
+    record: Option<serde_json::Map<String, Value>>,
+}
+
+/// JSONL when every non-blank line is an object with a string `text`; else plain text (one
+/// input, or one per line with `--lines`).
+fn items(input: &str, lines: bool) -> Vec<Item> {
+    let parsed: Option<Vec<Item>> = input
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| match serde_json::from_str::<Value>(l) {
+            Ok(Value::Object(m)) => {
+                let text = m.get("text")?.as_str()?.to_string();
+                Some(Item {
+                    line: i + 1,
+                    text,
+                    record: Some(m),
+                })
+            }
+            _ => None,
+        })
+        .collect();
+    match parsed {
+        Some(v) if !v.is_empty() => v,
+        _ if lines => input
+            .lines()
+            .enumerate()
+            .map(|(i, l)| Item {
+                line: i + 1,
+                text: l.to_string(),
+                record: None,
+            })
+            .collect(),
+        _ => vec![Item {
+            line: 1,
+            text: input.to_string(),
+            record: None,
+        }],
+    }
+}
+
+fn guards(a: &GuardArgs) -> Guards {
+    Guards {
+        allowed_hosts: a.allow_hosts.clone(),
+    }
+}
+
+/// Text compared for duplicates: lower case, letters and digits only.
+fn dup_key(t: &str) -> String {
+    t.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn check(a: GuardArgs) -> Result<u8> {
+    let only = detectors(&a.only)?;
+    let g = guards(&a);
+    let input = read_input(&a)?;
+    let items = items(&input, a.lines);
+    let mut out = std::io::stdout().lock();
+    let mut by_type: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut flagged_lines: Vec<usize> = Vec::new();
+    let mut seen: HashMap<String, (usize, Option<Value>)> = HashMap::new();
+    let mut duplicates: Vec<(usize, usize)> = Vec::new();
+    let mut conflicts: Vec<(usize, usize)> = Vec::new();
+    for it in &items {
+        let f = g.check(&it.text, &only);
+        for x in &f {
+            *by_type.entry(x.kind).or_default() += 1;
+        }
+        if !f.is_empty() {
+            flagged_lines.push(it.line);
+        }
+        let label = it.record.as_ref().and_then(|r| r.get("label").cloned());
+        match seen.get(&dup_key(&it.text)) {
+            Some((first, l)) => {
+                duplicates.push((it.line, *first));
+                if l.is_some() && label.is_some() && *l != label {
+                    conflicts.push((it.line, *first));
+                }
+            }
+            None => {
+                seen.insert(dup_key(&it.text), (it.line, label));
+            }
+        }
+        writeln!(
+            out,
+            "{}",
+            json!({"line": it.line, "chars": it.text.chars().count(), "findings": f})
+        )?;
+    }
+    out.flush()?;
+    if items.len() > 1 {
+        let mut err = std::io::stderr().lock();
+        let list = |v: &[usize]| {
+            let s: Vec<String> = v.iter().take(20).map(usize::to_string).collect();
+            format!("{}{}", s.join(", "), if v.len() > 20 { ", …" } else { "" })
+        };
+        writeln!(
+            err,
+            "{} inputs, {} with findings{}",
+            items.len(),
+            flagged_lines.len(),
+            if flagged_lines.is_empty() {
+                String::new()
+            } else {
+                format!(" (lines {})", list(&flagged_lines))
+            }
+        )?;
+        for (k, n) in &by_type {
+            writeln!(err, "  {k}: {n}")?;
+        }
+        if !duplicates.is_empty() {
+            let d: Vec<usize> = duplicates.iter().map(|x| x.0).collect();
+            writeln!(err, "{} duplicates (lines {})", d.len(), list(&d))?;
+        }
+        if !conflicts.is_empty() {
+            let c: Vec<String> = conflicts
+                .iter()
+                .take(20)
+                .map(|(a, b)| format!("{a} vs {b}"))
+                .collect();
+            writeln!(
+                err,
+                "{} duplicates with conflicting labels ({})",
+                conflicts.len(),
+                c.join(", ")
+            )?;
+        }
+    }
+    Ok(u8::from(!flagged_lines.is_empty()))
+}
+
+fn redact_cmd(a: RedactArgs) -> Result<u8> {
+    let only = detectors(&a.guard.only)?;
+    let action = Action::parse(&a.action).with_context(|| {
+        format!(
+            "unknown action {:?}: choose redact, mask, hash or pseudonymize",
+            a.action
+        )
+    })?;
+    let key = std::env::var(&a.key_env).unwrap_or_default();
+    if action == Action::Hash && key.is_empty() {
+        bail!(
+            "--action hash needs a key in ${} (hashes of phone numbers or card numbers are guessable without one)",
+            a.key_env
+        );
+    }
+    let g = guards(&a.guard);
+    let input = read_input(&a.guard)?;
+    let items = items(&input, a.guard.lines);
+    let mut out = std::io::stdout().lock();
+    let mut vault = Vault::default();
+    for it in items {
+        let f = g.check(&it.text, &only);
+        let text = redact::apply(&it.text, &f, action, key.as_bytes(), &mut vault);
+        match it.record {
+            Some(mut r) => {
+                r.insert("text".into(), Value::String(text));
+                writeln!(out, "{}", Value::Object(r))?;
+            }
+            None if a.guard.lines => writeln!(out, "{text}")?,
+            None => write!(out, "{text}")?,
+        }
+    }
+    out.flush()?;
+    Ok(0)
+}

