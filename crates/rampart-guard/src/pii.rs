@@ -238,17 +238,37 @@ fn phone_valid(s: &str) -> bool {
         return false;
     }
     let intl = s.starts_with('+') || s.starts_with("00");
+    // A bare run of digits is an order, account or reference number far more often than a
+    // phone number written without any grouping.
+    if !intl && s.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    // NANP 555-0100..0199 is reserved for fiction.
+    let d: String = s.chars().filter(char::is_ascii_digit).collect();
+    let nanp = d.strip_prefix('1').unwrap_or(&d);
+    if nanp.len() == 10 && nanp.get(3..8) == Some("55501") {
+        return false;
+    }
     let s = if let Some(r) = s.strip_prefix("00") {
         format!("+{r}")
     } else {
         s.to_string()
     };
-    // National formats: with a trunk prefix 0 (UK, Germany, France, India), else NANP.
+    // National formats: with a trunk prefix 0 (UK, Germany, France, India), else NANP, which
+    // is written 3-3-4 (with an optional leading 1).
     let regions: &[Option<Id>] = if intl {
         &[None]
     } else if s.trim_start_matches('(').starts_with('0') {
         &[Some(Id::GB), Some(Id::DE), Some(Id::FR), Some(Id::IN)]
     } else {
+        let groups: Vec<usize> = s
+            .split(|c: char| !c.is_ascii_digit())
+            .filter(|g| !g.is_empty())
+            .map(str::len)
+            .collect();
+        if !matches!(groups.as_slice(), [3, 3, 4] | [1, 3, 3, 4] | [3, 7]) {
+            return false;
+        }
         &[Some(Id::US)]
     };
     regions.iter().any(|r| {
@@ -371,7 +391,15 @@ pub fn find(t: &str) -> Vec<Finding> {
         for m in re.find_iter(t) {
             let s = m.as_str().trim();
             let start = m.start() + (m.as_str().len() - m.as_str().trim_start().len());
-            if !looks_like_date_or_version(s) && phone_valid(s) {
+            // Not inside a longer token (an IBAN, a reference like AB12345678).
+            let glued = t
+                .get(..start)
+                .and_then(|b| b.chars().next_back())
+                .is_some_and(|c| c.is_alphanumeric())
+                || t.get(start + s.len()..)
+                    .and_then(|a| a.chars().next())
+                    .is_some_and(|c| c.is_alphanumeric());
+            if !glued && !looks_like_date_or_version(s) && phone_valid(s) {
                 push("PHONE", "phone-metadata", (start, start + s.len()));
             }
         }
@@ -428,6 +456,13 @@ mod tests {
         assert!(kinds("on 2024-11-25 at noon").is_empty());
         assert!(kinds("version 1.2.3.4").is_empty());
         assert!(kinds("+1 555 555 5555").is_empty());
+        assert!(kinds("+1 303 555 0113").is_empty(), "fictional 555-01xx");
+        assert!(kinds("order #0824628194").is_empty(), "bare digit run");
+        assert!(
+            kinds("ref 2497 9583 69").is_empty(),
+            "not written like a NANP number"
+        );
+        assert!(kinds("NL43VFIL0400088387").iter().all(|k| *k != "PHONE"));
     }
 
     #[test]

@@ -1,0 +1,365 @@
+#!/usr/bin/env python3
+"""Secrets and PII guards: precision and recall on a generated labelled set (see guard.sh),
+Rampart against Presidio's pattern recognizers and detect-secrets (the engine of LLM Guard's
+Secrets scanner), same texts, one run.
+
+The set is deterministic (seed 7): texts in several registers (chat, logs, config, e-mail)
+with 0-3 entities each at known character spans, plus hard negatives (order and tracking
+numbers that fail Luhn, dates, times, versions, UUIDs, git SHAs, IBANs with wrong check digits,
+invalid phone numbers, placeholders). An entity counts as found when a prediction of the same
+family (PII type, or any secret type) overlaps it; a prediction overlapping no entity of its
+family is a false positive.
+"""
+import argparse, base64, json, os, random, statistics, string, subprocess, sys, time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RAMPART = REPO / "target/release/rampart"
+OUT = HERE / "out/guard"
+
+R = random.Random(7)
+PII = ["EMAIL", "PHONE", "CREDIT_CARD", "IBAN", "IP_ADDRESS", "US_SSN"]
+
+
+def luhn_ok(d):
+    s = 0
+    for i, c in enumerate(reversed(d)):
+        v = int(c)
+        if i % 2 == 1:
+            v *= 2
+            v -= 9 if v > 9 else 0
+        s += v
+    return s % 10 == 0
+
+
+def luhn_complete(prefix, n):
+    body = prefix + "".join(R.choice(string.digits) for _ in range(n - len(prefix) - 1))
+    for c in string.digits:
+        if luhn_ok(body + c):
+            return body + c
+
+
+def card():
+    kind = R.choice(["visa", "mc", "mc2", "amex", "discover"])
+    if kind == "visa":
+        d = luhn_complete("4", 16)
+    elif kind == "mc":
+        d = luhn_complete(str(R.randint(51, 55)), 16)
+    elif kind == "mc2":
+        d = luhn_complete(str(R.randint(2221, 2720)), 16)
+    elif kind == "amex":
+        d = luhn_complete(R.choice(["34", "37"]), 15)
+    else:
+        d = luhn_complete("6011", 16)
+    sep = R.choice([" ", "-", ""])
+    groups = [d[:4], d[4:10], d[10:]] if len(d) == 15 else [d[i:i + 4] for i in range(0, 16, 4)]
+    return sep.join(groups)
+
+
+IBAN_FMT = {"GB": lambda: "".join(R.choice(string.ascii_uppercase) for _ in range(4)) + digits(14),
+            "DE": lambda: digits(18), "FR": lambda: digits(23), "ES": lambda: digits(20),
+            "NL": lambda: "".join(R.choice(string.ascii_uppercase) for _ in range(4)) + digits(10),
+            "IT": lambda: R.choice(string.ascii_uppercase) + digits(22)}
+
+
+def digits(n):
+    return "".join(R.choice(string.digits) for _ in range(n))
+
+
+def iban(valid=True):
+    cc = R.choice(list(IBAN_FMT))
+    bban = IBAN_FMT[cc]()
+    num = "".join(str(int(c, 36)) for c in bban + cc + "00")
+    check = 98 - int(num) % 97
+    if not valid:
+        check = (check + R.randint(1, 50)) % 97 + 2
+    s = f"{cc}{check:02d}{bban}"
+    if R.random() < 0.5:
+        s = " ".join(s[i:i + 4] for i in range(0, len(s), 4))
+    return s
+
+
+def phone():
+    import phonenumbers as pn
+    from phonenumbers import PhoneNumberFormat as F
+    while True:
+        region = R.choice(["US", "GB", "DE", "FR", "IN", "ES", "IT", "BR", "AU", "JP"])
+        ex = pn.example_number_for_type(region, R.choice([pn.PhoneNumberType.MOBILE, pn.PhoneNumberType.FIXED_LINE]))
+        if ex is None:
+            continue
+        s = str(ex.national_number)
+        if region == "US":
+            # libphonenumber's US example is in the fictional 555-01xx range.
+            s = f"{R.randint(2, 9)}{digits(2)}{R.randint(2, 9)}{digits(2)}{digits(4)}"
+        else:
+            s = s[:-3] + digits(3)
+        n = pn.parse(s, region)
+        if not pn.is_valid_number(n) or "55501" in s:
+            continue
+        fmt = F.INTERNATIONAL if region not in ("US", "GB", "DE", "FR", "IN") or R.random() < 0.5 else F.NATIONAL
+        return pn.format_number(n, fmt)
+
+
+def email():
+    user = R.choice(["alice", "bob", "j.smith", "maria.garcia", "ops-team", "li.wei+news", "k_tanaka"]) + (str(R.randint(1, 99)) if R.random() < 0.4 else "")
+    return f"{user}@{R.choice(['example.com', 'corp.example.org', 'mail.example.co.uk', 'uni.example.edu'])}"
+
+
+def ip():
+    if R.random() < 0.8:
+        return ".".join(str(R.randint(1, 254)) for _ in range(4))
+    return ":".join(f"{R.randint(0, 65535):x}" for _ in range(8))
+
+
+def ssn():
+    while True:
+        a = R.randint(1, 899)
+        if a != 666:
+            return f"{a:03d}-{R.randint(1, 99):02d}-{R.randint(1, 9999):04d}"
+
+
+def rnd(alphabet, n):
+    return "".join(R.choice(alphabet) for _ in range(n))
+
+
+ALNUM = string.ascii_letters + string.digits
+
+
+def secret():
+    k = R.choice(["aws_id", "aws_secret", "github", "slack", "stripe", "google", "jwt", "pem", "conn"])
+    if k == "aws_id":
+        return "AKIA" + rnd(string.ascii_uppercase + "234567", 16), ""
+    if k == "aws_secret":
+        return rnd(ALNUM + "/+", 40), R.choice(["aws_secret_access_key = ", "AWS_SECRET_ACCESS_KEY=", "aws secret key: "])
+    if k == "github":
+        return "ghp_" + rnd(ALNUM, 36), ""
+    if k == "slack":
+        return f"xoxb-{digits(11)}-{digits(12)}-{rnd(ALNUM, 24)}", ""
+    if k == "stripe":
+        return "sk_live_" + rnd(ALNUM, 24), ""
+    if k == "google":
+        return "AIza" + rnd(ALNUM + "-_", 35), ""
+    if k == "jwt":
+        b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).decode().rstrip("=")
+        return f"{b({'alg': 'HS256', 'typ': 'JWT'})}.{b({'sub': digits(8), 'name': 'x'})}.{rnd(ALNUM + '-_', 43)}", ""
+    if k == "pem":
+        body = "\n".join(rnd(ALNUM + "+/", 64) for _ in range(4))
+        return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----", ""
+    return f"postgres://svc_app:{rnd(ALNUM, 16)}@db{R.randint(1, 9)}.internal.example:5432/prod", ""
+
+
+def negative():
+    k = R.choice(["order", "tracking", "date", "time", "version", "uuid", "sha", "iban_bad", "price", "phone_bad", "placeholder", "isbn", "card_bad"])
+    if k == "order":
+        while True:
+            d = digits(R.choice([10, 12, 16]))
+            if not luhn_ok(d):
+                return f"order #{d}"
+    if k == "card_bad":
+        while True:
+            d = "4" + digits(15)
+            if not luhn_ok(d):
+                return " ".join(d[i:i + 4] for i in range(0, 16, 4))
+    if k == "tracking":
+        return "1Z" + rnd(string.ascii_uppercase + string.digits, 16)
+    if k == "date":
+        return f"{R.randint(2019, 2026)}-{R.randint(1, 12):02d}-{R.randint(1, 28):02d}"
+    if k == "time":
+        return f"{R.randint(0, 23):02d}:{R.randint(0, 59):02d}:{R.randint(0, 59):02d}"
+    if k == "version":
+        return f"v{R.randint(0, 9)}.{R.randint(0, 30)}.{R.randint(0, 99)}"
+    if k == "uuid":
+        return f"{rnd('0123456789abcdef', 8)}-{rnd('0123456789abcdef', 4)}-4{rnd('0123456789abcdef', 3)}-a{rnd('0123456789abcdef', 3)}-{rnd('0123456789abcdef', 12)}"
+    if k == "sha":
+        return rnd("0123456789abcdef", 40)
+    if k == "iban_bad":
+        return iban(valid=False)
+    if k == "price":
+        return f"${R.randint(1, 9999)}.{R.randint(0, 99):02d}"
+    if k == "phone_bad":
+        return f"555-{R.randint(100, 999)}-{digits(4)}" if R.random() < 0.5 else f"+1 {digits(3)} 555 01{digits(2)}"
+    if k == "isbn":
+        return f"978-{R.randint(0, 9)}-{digits(4)}-{digits(4)}-{R.randint(0, 9)}"
+    return R.choice(["AKIAXXXXXXXXXXXXXXXX", "sk_live_your_key_here", "password = \"<your password>\"", "token: ${GITHUB_TOKEN}"])
+
+
+TEMPLATES = [
+    "Hi, can you update my account? {x} Thanks!",
+    "Customer wrote: \"{x}\" — please follow up today.",
+    "2025-03-02T10:11:12Z INFO request from {x} completed in 35 ms",
+    "config:\n  endpoint: https://api.example.com\n  value: {x}\n",
+    "Summary of the call: the client mentioned {x} and asked for a refund.",
+    "Please ignore the previous note; the right one is {x}.",
+    "{x}",
+    "In the attached spreadsheet row 14 lists {x} next to the invoice total.",
+]
+PII_GEN = {"EMAIL": email, "PHONE": phone, "CREDIT_CARD": card, "IBAN": iban, "IP_ADDRESS": ip, "US_SSN": ssn}
+
+
+def make_set(n):
+    rows = []
+    for i in range(n):
+        parts, ents = [], []
+        text = ""
+        kinds = R.choice([0, 1, 1, 2, 3])
+        pieces = []
+        for _ in range(kinds):
+            if R.random() < 0.45:
+                v, ctx = secret()
+                pieces.append(("SECRET", v, ctx))
+            else:
+                t = R.choice(PII)
+                pieces.append((t, PII_GEN[t](), ""))
+        for _ in range(R.choice([0, 1, 1, 2])):
+            pieces.append((None, negative(), ""))
+        R.shuffle(pieces)
+        tmpl = R.choice(TEMPLATES)
+        pre, post = tmpl.split("{x}")
+        text = pre
+        for j, (t, v, ctx) in enumerate(pieces):
+            if j:
+                text += R.choice([", ", " and ", "; ", " / "])
+            text += ctx
+            if t:
+                ents.append({"type": t, "start": len(text), "end": len(text) + len(v)})
+            text += v
+        text += post
+        rows.append({"text": text, "entities": ents})
+    return rows
+
+
+def family(t):
+    return t if t in PII else "SECRET"
+
+
+def score(rows, preds):
+    """preds[i]: list of (family, start, end). Returns per-family (tp, fn, fp)."""
+    stats = {}
+    for row, ps in zip(rows, preds):
+        gold = [(family(e["type"]), e["start"], e["end"]) for e in row["entities"]]
+        for f, s, e in gold:
+            hit = any(pf == f and ps_ < e and s < pe for pf, ps_, pe in ps)
+            st = stats.setdefault(f, [0, 0, 0])
+            st[0 if hit else 1] += 1
+        for pf, ps_, pe in ps:
+            if not any(gf == pf and ps_ < ge and gs < pe for gf, gs, ge in gold):
+                stats.setdefault(pf, [0, 0, 0])[2] += 1
+    return stats
+
+
+def rampart_preds(rows, path):
+    path.write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in rows))
+    t = time.perf_counter()
+    r = subprocess.run([str(RAMPART), "guard", "check", "--only", "secrets,pii", str(path)], capture_output=True, text=True)
+    dt = time.perf_counter() - t
+    out = []
+    for line, row in zip(r.stdout.splitlines(), rows):
+        v = json.loads(line)
+        ps = []
+        for f in v["findings"]:
+            ft = f["type"]
+            fam = "SECRET" if f["detector"] == "secrets" else ft
+            # Char offsets; the generated texts' offsets are Python str indices (also chars).
+            ps.append((fam, f["start_char"], f["end_char"]))
+        out.append(ps)
+    return out, dt
+
+
+def presidio_preds(rows):
+    from presidio_analyzer.predefined_recognizers import (CreditCardRecognizer, EmailRecognizer, IbanRecognizer,
+                                                           IpRecognizer, PhoneRecognizer, UsSsnRecognizer)
+    recs = [EmailRecognizer(), PhoneRecognizer(), CreditCardRecognizer(), IbanRecognizer(), IpRecognizer(), UsSsnRecognizer()]
+    m = {"EMAIL_ADDRESS": "EMAIL", "PHONE_NUMBER": "PHONE", "CREDIT_CARD": "CREDIT_CARD", "IBAN_CODE": "IBAN", "IP_ADDRESS": "IP_ADDRESS", "US_SSN": "US_SSN"}
+    t = time.perf_counter()
+    out = []
+    for row in rows:
+        ps = []
+        for r in recs:
+            for x in r.analyze(row["text"], r.supported_entities, None):
+                if x.entity_type in m:
+                    ps.append((m[x.entity_type], x.start, x.end))
+        out.append(ps)
+    return out, time.perf_counter() - t
+
+
+def detect_secrets_preds(rows):
+    """As LLM Guard's Secrets scanner runs it: the text written to a file, scanned with
+    SecretsCollection.scan_file (default plugins and filters)."""
+    import tempfile
+    from detect_secrets import SecretsCollection
+    from detect_secrets.settings import default_settings
+    t = time.perf_counter()
+    out = []
+    with tempfile.TemporaryDirectory() as d, default_settings():
+        path = os.path.join(d, "prompt.txt")
+        for row in rows:
+            text = row["text"]
+            with open(path, "w") as f:
+                f.write(text)
+            sc = SecretsCollection()
+            sc.scan_file(path)
+            lines = text.split("\n")
+            starts = [0]
+            for l in lines:
+                starts.append(starts[-1] + len(l) + 1)
+            ps = set()
+            for _, secret in sc:
+                v = secret.secret_value or ""
+                ln = secret.line_number - 1
+                if 0 <= ln < len(lines) and v:
+                    i = lines[ln].find(v)
+                    if i >= 0:
+                        ps.add(("SECRET", starts[ln] + i, starts[ln] + i + len(v)))
+            out.append(sorted(ps))
+    return out, time.perf_counter() - t
+
+
+def table(name, stats, fams):
+    lines = []
+    tp = sum(stats.get(f, [0, 0, 0])[0] for f in fams)
+    fn = sum(stats.get(f, [0, 0, 0])[1] for f in fams)
+    fp = sum(stats.get(f, [0, 0, 0])[2] for f in fams)
+    p = tp / (tp + fp) if tp + fp else 0.0
+    r = tp / (tp + fn) if tp + fn else 0.0
+    return p, r, tp, fn, fp
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=3000)
+    a = ap.parse_args()
+    OUT.mkdir(parents=True, exist_ok=True)
+    rows = make_set(a.n)
+    (OUT / "labelled.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    counts = {}
+    for r in rows:
+        for e in r["entities"]:
+            counts[family(e["type"])] = counts.get(family(e["type"]), 0) + 1
+    rp, rt = rampart_preds(rows, OUT / "texts.jsonl")
+    pp, pt = presidio_preds(rows)
+    dp, dt = detect_secrets_preds(rows)
+    rs, ps_, ds = score(rows, rp), score(rows, pp), score(rows, dp)
+    out = [f"# Guards benchmark (secrets and PII)", "",
+           f"{a.n} generated texts (seed 7), entities: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ".", "",
+           "| family | tool | precision | recall | TP | FN | FP |", "|---|---|---|---|---|---|---|"]
+    for f in PII:
+        for name, st in [("rampart", rs), ("presidio (pattern recognizers)", ps_)]:
+            p, r, tp, fn, fp = table(name, st, [f])
+            out.append(f"| {f} | {name} | {p:.3f} | {r:.3f} | {tp} | {fn} | {fp} |")
+    for name, st in [("rampart", rs), ("presidio (pattern recognizers)", ps_)]:
+        p, r, tp, fn, fp = table(name, st, PII)
+        out.append(f"| **all PII** | {name} | **{p:.3f}** | **{r:.3f}** | {tp} | {fn} | {fp} |")
+    for name, st in [("rampart", rs), ("detect-secrets 1.5 (LLM Guard's engine)", ds)]:
+        p, r, tp, fn, fp = table(name, st, ["SECRET"])
+        out.append(f"| **secrets** | {name} | **{p:.3f}** | **{r:.3f}** | {tp} | {fn} | {fp} |")
+    out += ["", "| tool | wall s for the set | µs per text | × rampart |", "|---|---|---|---|"]
+    for name, t in [("rampart guard check (one process, incl. start-up)", rt), ("presidio pattern recognizers (in-process)", pt), ("detect-secrets scan_file (in-process, as LLM Guard)", dt)]:
+        out.append(f"| {name} | {t:.3f} | {t / a.n * 1e6:.0f} | {t / rt:.1f} |")
+    text = "\n".join(out) + "\n"
+    print(text)
+    (HERE / "RESULTS-guard.md").write_text(text)
+
+
+if __name__ == "__main__":
+    main()
