@@ -22,6 +22,7 @@
 )]
 
 pub mod exfil;
+pub mod injection;
 pub mod pii;
 pub mod redact;
 pub mod secrets;

@@ -47,6 +47,31 @@ pub enum GuardCommand {
     Check(GuardArgs),
     /// Write the input with findings replaced.
     Redact(RedactArgs),
+    /// Train the prompt-injection classifier from labelled JSONL (`text`, `label`, `source`);
+    /// deterministic: the same data gives the same model bytes.
+    Train(TrainArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// Training data (JSONL with text, label 0/1, optional source).
+    #[arg(long)]
+    pub train: PathBuf,
+    /// Development data: the threshold is set on it for --max-fpr and the figures reported.
+    #[arg(long)]
+    pub dev: PathBuf,
+    /// Where to write the model.
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Highest false-positive rate of the model on the development data.
+    #[arg(long, default_value = "0.02")]
+    pub max_fpr: f64,
+    /// Also evaluate by source: for each source group, train on the others and test on it.
+    #[arg(long)]
+    pub holdout_by_source: bool,
+    /// Leave out rows whose source ends with one of these (e.g. `:harmbench`). Repeatable.
+    #[arg(long = "exclude-source", value_name = "SUFFIX")]
+    pub exclude_source: Vec<String>,
 }
 
 #[derive(Debug, Args)]

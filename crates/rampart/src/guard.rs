@@ -15,6 +15,158 @@ pub fn run(c: GuardCommand) -> Result<u8> {
     match c {
         GuardCommand::Check(a) => check(a),
         GuardCommand::Redact(a) => redact_cmd(a),
+        GuardCommand::Train(a) => train_cmd(a),
+    }
+}
+
+struct Row {
+    text: String,
+    label: bool,
+    source: String,
+}
+
+fn read_rows(p: &std::path::Path, exclude: &[String]) -> Result<Vec<Row>> {
+    let text =
+        std::fs::read_to_string(p).with_context(|| format!("cannot read {}", p.display()))?;
+    let mut out = Vec::new();
+    for (i, l) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
+        let v: Value = serde_json::from_str(l)
+            .with_context(|| format!("{}:{}: not JSON", p.display(), i + 1))?;
+        let (Some(t), Some(y)) = (v["text"].as_str(), v["label"].as_i64()) else {
+            bail!(
+                "{}:{}: needs a string text and a 0/1 label",
+                p.display(),
+                i + 1
+            );
+        };
+        let source = v["source"].as_str().unwrap_or("").to_string();
+        if exclude.iter().any(|e| source.ends_with(e.as_str())) {
+            continue;
+        }
+        out.push(Row {
+            text: t.to_string(),
+            label: y == 1,
+            source,
+        });
+    }
+    Ok(out)
+}
+
+/// The source family: the part before `:` (neuralchemy's sub-sources stay together).
+fn family(source: &str) -> &str {
+    source.split(':').next().unwrap_or(source)
+}
+
+fn evaluate(
+    model: &rampart_guard::injection::Model,
+    rows: &[Row],
+) -> (
+    rampart_guard::injection::Metrics,
+    rampart_guard::injection::Metrics,
+    rampart_guard::injection::Metrics,
+) {
+    use rampart_guard::injection::{Metrics, classify};
+    let (mut combined, mut m_only, mut r_only) =
+        (Metrics::default(), Metrics::default(), Metrics::default());
+    for r in rows {
+        let v = classify(model, &r.text);
+        combined.add(v.injection, r.label);
+        m_only.add(v.score >= model.threshold, r.label);
+        r_only.add(!v.rules.is_empty(), r.label);
+    }
+    (combined, m_only, r_only)
+}
+
+fn metrics_json(m: &rampart_guard::injection::Metrics) -> Value {
+    json!({"f1": round(m.f1()), "precision": round(m.precision()), "recall": round(m.recall()), "fpr": round(m.fpr()),
+           "tp": m.tp, "fp": m.fp, "tn": m.tn, "fn": m.fn_})
+}
+
+fn round(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+fn fit(rows: &[Row], dev: &[Row], max_fpr: f64) -> rampart_guard::injection::Model {
+    use rampart_guard::injection::{TrainOptions, threshold_for_fpr, train};
+    let pairs: Vec<(String, bool)> = rows.iter().map(|r| (r.text.clone(), r.label)).collect();
+    let mut model = train(&pairs, &TrainOptions::default());
+    let scored: Vec<(f32, bool)> = dev
+        .iter()
+        .map(|r| (model.score(&r.text), r.label))
+        .collect();
+    model.threshold = threshold_for_fpr(&scored, max_fpr);
+    model
+}
+
+fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
+    use sha2_shim::sha256_hex;
+    let train = read_rows(&a.train, &a.exclude_source)?;
+    let dev = read_rows(&a.dev, &a.exclude_source)?;
+    let start = std::time::Instant::now();
+    let model = fit(&train, &dev, a.max_fpr);
+    let train_s = start.elapsed().as_secs_f64();
+    let bytes = model.to_bytes();
+    let (c, m, r) = evaluate(&model, &dev);
+    let mut report = json!({
+        "train_rows": train.len(), "dev_rows": dev.len(), "train_seconds": round(train_s),
+        "threshold": model.threshold, "model_sha256": sha256_hex(&bytes),
+        "dev": {"rules+model": metrics_json(&c), "model": metrics_json(&m), "rules": metrics_json(&r)},
+    });
+    if a.holdout_by_source {
+        let mut all: Vec<&Row> = train.iter().chain(dev.iter()).collect();
+        all.sort_by(|x, y| x.source.cmp(&y.source));
+        let mut families: Vec<&str> = all.iter().map(|r| family(&r.source)).collect();
+        families.dedup();
+        let mut out = serde_json::Map::new();
+        for fam in families {
+            let (test, rest): (Vec<&&Row>, Vec<&&Row>) =
+                all.iter().partition(|r| family(&r.source) == fam);
+            let tr: Vec<Row> = rest
+                .iter()
+                .map(|r| Row {
+                    text: r.text.clone(),
+                    label: r.label,
+                    source: r.source.clone(),
+                })
+                .collect();
+            // The threshold comes from the held-in rows' dev split, never from the held-out source.
+            let dv: Vec<Row> = dev
+                .iter()
+                .filter(|r| family(&r.source) != fam)
+                .map(|r| Row {
+                    text: r.text.clone(),
+                    label: r.label,
+                    source: r.source.clone(),
+                })
+                .collect();
+            let model = fit(&tr, &dv, a.max_fpr);
+            let te: Vec<Row> = test
+                .iter()
+                .map(|r| Row {
+                    text: r.text.clone(),
+                    label: r.label,
+                    source: r.source.clone(),
+                })
+                .collect();
+            let (c, _, _) = evaluate(&model, &te);
+            out.insert(fam.to_string(), metrics_json(&c));
+        }
+        report["holdout_by_source"] = Value::Object(out);
+    }
+    if let Some(o) = &a.output {
+        std::fs::write(o, &bytes).with_context(|| format!("cannot write {}", o.display()))?;
+    }
+    println!("{report:#}");
+    Ok(0)
+}
+
+mod sha2_shim {
+    pub fn sha256_hex(b: &[u8]) -> String {
+        rampart_bom::sha256_hex(b)
     }
 }
 

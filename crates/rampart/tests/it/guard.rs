@@ -121,3 +121,45 @@ fn redact_actions() {
     let s = String::from_utf8(out.stdout).unwrap();
     assert!(s.starts_with("[EMAIL:") && !s.contains("bob"), "{s}");
 }
+
+#[test]
+fn train_is_reproducible_and_reports_figures() {
+    let d = tempfile::tempdir().unwrap();
+    let data = std::fs::read_to_string(
+        crate::util::root().join("../shared/datasets/prompt-injection/train.jsonl"),
+    )
+    .expect("../shared/datasets/prompt-injection/train.jsonl next to the repository");
+    let rows: Vec<&str> = data.lines().collect();
+    let (train, dev) = (d.path().join("train.jsonl"), d.path().join("dev.jsonl"));
+    std::fs::write(&train, rows[..600].join("\n")).unwrap();
+    std::fs::write(&dev, rows[600..800].join("\n")).unwrap();
+    let run_train = |out: &std::path::Path| {
+        let o = rampart()
+            .args(["guard", "train", "--train"])
+            .arg(&train)
+            .arg("--dev")
+            .arg(&dev)
+            .arg("-o")
+            .arg(out)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice::<Value>(&o.stdout).unwrap()
+    };
+    let (a, b) = (d.path().join("a.bin"), d.path().join("b.bin"));
+    let ra = run_train(&a);
+    let rb = run_train(&b);
+    assert_eq!(
+        std::fs::read(&a).unwrap(),
+        std::fs::read(&b).unwrap(),
+        "bit-for-bit"
+    );
+    assert_eq!(ra["model_sha256"], rb["model_sha256"]);
+    assert_eq!(ra["train_rows"], 600);
+    let f1 = ra["dev"]["rules+model"]["f1"].as_f64().unwrap();
+    assert!(
+        f1 > 0.5,
+        "a model trained on 600 rows should beat chance: {ra:#}"
+    );
+    assert!(ra["dev"]["model"]["fpr"].as_f64().unwrap() <= 0.02 + 1e-9);
+}
