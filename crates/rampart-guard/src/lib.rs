@@ -21,12 +21,14 @@
     clippy::indexing_slicing
 )]
 
+pub mod drift;
 pub mod exfil;
 pub mod injection;
 pub mod pii;
 pub mod redact;
 pub mod secrets;
 pub mod text;
+pub mod tools;
 
 use serde::Serialize;
 
