@@ -168,6 +168,9 @@ fn front_matter(v: &View, front: &serde_json::Map<String, serde_json::Value>) ->
             let _ = writeln!(s, "{key}: {x}");
         }
     }
+    if s == "---\n" {
+        return String::new();
+    }
     s.push_str("---\n");
     s
 }

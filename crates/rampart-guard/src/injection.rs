@@ -12,6 +12,20 @@ use regex::Regex;
 use std::sync::LazyLock;
 use unicode_normalization::UnicodeNormalization;
 
+/// The shipped model (`models/injection/`): trained by `rampart guard train` on
+/// `../shared/datasets/prompt-injection`, signed with `rampart sign`; callers verify
+/// [`shipped::SIGNATURE`] against [`shipped::MODEL`] with [`shipped::PUBLIC_KEY`] before use.
+pub mod shipped {
+    /// Model bytes ([`super::Model::from_bytes`]).
+    pub const MODEL: &[u8] = include_bytes!("../models/injection/injection.bin");
+    /// OpenSSF Model Signing bundle of the model file.
+    pub const SIGNATURE: &[u8] = include_bytes!("../models/injection/injection.bin.sig");
+    /// The signer's public key (PEM).
+    pub const PUBLIC_KEY: &str = include_str!("../models/injection/signer.pub.pem");
+    /// SHA-256 of [`MODEL`], as `rampart guard train` reports it.
+    pub const SHA256: &str = "edce8b0be17fbb0cabff83a3641ae73a61964d8684ceabc8dc98207f28897d83";
+}
+
 /// log2 of the number of hashed feature buckets.
 pub const BITS: u32 = 18;
 const DIM: usize = 1 << BITS;

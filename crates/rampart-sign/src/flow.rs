@@ -340,6 +340,41 @@ fn verify_inner(
     Ok(report)
 }
 
+/// Verify a single-file model held in memory (e.g. embedded in a binary) against its
+/// signature bundle: the signature must verify with `trust`, and the signed manifest must list
+/// exactly one file, hashed whole with SHA-256, whose digest equals the content's.
+pub fn verify_blob(signature: &[u8], trust: &Trust, content: &[u8]) -> Result<String, SignError> {
+    use sha2::{Digest, Sha256};
+    let b = Bundle::parse(signature)?;
+    let (payload, sig) = b.payload_and_signature()?;
+    let pae = bundle::pae(bundle::PAYLOAD_TYPE, &payload);
+    let signer = check_signature(&b, &pae, &sig, trust)?;
+    let signed = bundle::parse_statement(&payload)?;
+    if hex::encode(hash::root_digest(&signed.resources)) != signed.root_digest {
+        return Err(SignError::Bundle(
+            "the signed subject digest does not match the signed resources".into(),
+        ));
+    }
+    let [only] = signed.resources.as_slice() else {
+        return Err(SignError::Bundle(format!(
+            "expected a signature of one file, found {} resources",
+            signed.resources.len()
+        )));
+    };
+    if signed.options.method != Method::Files || signed.options.algorithm != hash::Algorithm::Sha256
+    {
+        return Err(SignError::Unsupported(
+            "in-memory verification needs a whole-file SHA-256 signature".into(),
+        ));
+    }
+    if only.digest.as_slice() != Sha256::digest(content).as_slice() {
+        return Err(SignError::BadSignature(
+            "the content differs from the signed digest".into(),
+        ));
+    }
+    Ok(signer)
+}
+
 fn check_signature(b: &Bundle, pae: &[u8], sig: &[u8], trust: &Trust) -> Result<String, SignError> {
     match (&b.material, trust) {
         (Material::PublicKey { hint }, Trust::Key(key)) => {
@@ -458,6 +493,23 @@ mod tests {
             algorithm: "sha256".into(),
             digest: vec![d],
         }
+    }
+
+    #[test]
+    fn blobs_verify_against_their_signature() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("m.bin");
+        std::fs::write(&f, b"model bytes").unwrap();
+        let key = PrivateKey::generate(crate::keys::KeyType::P256);
+        let trust = Trust::Key(key.public());
+        let sig = d.path().join("m.bin.sig");
+        sign(&f, &sig, HashOptions::default(), &Signer::Key(key)).unwrap();
+        let bundle = std::fs::read(&sig).unwrap();
+        assert!(verify_blob(&bundle, &trust, b"model bytes").is_ok());
+        assert!(verify_blob(&bundle, &trust, b"model bytez").is_err());
+        let other = Trust::Key(PrivateKey::generate(crate::keys::KeyType::P256).public());
+        assert!(verify_blob(&bundle, &other, b"model bytes").is_err());
+        assert!(verify_blob(b"{}", &trust, b"model bytes").is_err());
     }
 
     #[test]

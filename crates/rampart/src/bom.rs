@@ -212,7 +212,13 @@ fn signatures(inv: &mut Inventory, ins: &[Input], ev: &EvidenceArgs) -> Result<(
                 asset.manifest_root = Some(hex::encode(hash::root_digest(&res)));
             }
         }
-        let candidates = [input.path.join("model.sig"), default_signature(&input.path)];
+        let mut beside = input.path.clone().into_os_string();
+        beside.push(".sig");
+        let candidates = [
+            input.path.join("model.sig"),
+            PathBuf::from(beside),
+            default_signature(&input.path),
+        ];
         let status = match candidates.iter().find(|p| p.is_file()) {
             None => "unsigned".to_string(),
             Some(sig) => match flow::check_against(&input.path, sig, trust.as_ref(), &digests) {

@@ -78,8 +78,13 @@ pub struct TrainArgs {
 pub struct GuardArgs {
     /// Plain text, or JSONL whose objects have a `text` field; `-` or nothing for stdin.
     pub input: Option<PathBuf>,
-    /// Detectors to run: comma-separated from secrets, pii, exfil.
-    #[arg(long, value_delimiter = ',', default_value = "secrets,pii,exfil")]
+    /// Detectors to run: comma-separated from injection, secrets, pii, exfil (redact uses
+    /// secrets, pii and exfil).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "injection,secrets,pii,exfil"
+    )]
     pub only: Vec<String>,
     /// Hosts that links and images may point to (a host allows its subdomains). Repeatable.
     #[arg(long = "allow-host", value_name = "HOST")]

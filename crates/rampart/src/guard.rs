@@ -170,19 +170,33 @@ mod sha2_shim {
     }
 }
 
-fn detectors(only: &[String]) -> Result<Vec<Detector>> {
+/// The detectors asked for, and whether the injection classifier is one of them.
+fn detectors(only: &[String]) -> Result<(Vec<Detector>, bool)> {
     let mut v = Vec::new();
+    let mut injection = false;
     for o in only {
         match Detector::parse(o) {
             Some(d) if !v.contains(&d) => v.push(d),
             Some(_) => {}
-            None if o.trim() == "injection" => {
-                bail!("the injection detector is not in this release; use --only secrets,pii,exfil")
-            }
-            None => bail!("unknown detector {o:?}: choose from secrets, pii, exfil"),
+            None if o.trim() == "injection" => injection = true,
+            None => bail!("unknown detector {o:?}: choose from injection, secrets, pii, exfil"),
         }
     }
-    Ok(v)
+    Ok((v, injection))
+}
+
+/// The shipped injection model, after its signature and digest are verified.
+fn injection_model() -> Result<rampart_guard::injection::Model> {
+    use rampart_guard::injection::{Model, shipped};
+    let key = rampart_sign::keys::PublicKey::from_pem(shipped::PUBLIC_KEY)
+        .context("the embedded injection model's public key does not parse")?;
+    rampart_sign::flow::verify_blob(
+        shipped::SIGNATURE,
+        &rampart_sign::flow::Trust::Key(key),
+        shipped::MODEL,
+    )
+    .context("the embedded injection model failed its signature check: do not use this build")?;
+    Model::from_bytes(shipped::MODEL).map_err(|e| anyhow::anyhow!("injection model: {e}"))
 }
 
 fn read_input(a: &GuardArgs) -> Result<String> {
@@ -265,7 +279,12 @@ fn dup_key(t: &str) -> String {
 }
 
 fn check(a: GuardArgs) -> Result<u8> {
-    let only = detectors(&a.only)?;
+    let (only, injection) = detectors(&a.only)?;
+    let model = if injection {
+        Some(injection_model()?)
+    } else {
+        None
+    };
     let g = guards(&a);
     let input = read_input(&a)?;
     let items = items(&input, a.lines);
@@ -280,7 +299,14 @@ fn check(a: GuardArgs) -> Result<u8> {
         for x in &f {
             *by_type.entry(x.kind).or_default() += 1;
         }
-        if !f.is_empty() {
+        let verdict = model
+            .as_ref()
+            .map(|m| rampart_guard::injection::classify(m, &it.text));
+        let injected = verdict.as_ref().is_some_and(|v| v.injection);
+        if injected {
+            *by_type.entry("INJECTION").or_default() += 1;
+        }
+        if !f.is_empty() || injected {
             flagged_lines.push(it.line);
         }
         let label = it.record.as_ref().and_then(|r| r.get("label").cloned());
@@ -295,11 +321,15 @@ fn check(a: GuardArgs) -> Result<u8> {
                 seen.insert(dup_key(&it.text), (it.line, label));
             }
         }
-        writeln!(
-            out,
-            "{}",
-            json!({"line": it.line, "chars": it.text.chars().count(), "findings": f})
-        )?;
+        let mut line = json!({"line": it.line, "chars": it.text.chars().count(), "findings": f});
+        if let Some(v) = verdict {
+            line["injection"] = json!({
+                "score": (f64::from(v.score) * 10_000.0).round() / 10_000.0,
+                "verdict": if v.injection { "injection" } else { "benign" },
+                "rules": v.rules,
+            });
+        }
+        writeln!(out, "{line}")?;
     }
     out.flush()?;
     if items.len() > 1 {
@@ -344,7 +374,7 @@ fn check(a: GuardArgs) -> Result<u8> {
 }
 
 fn redact_cmd(a: RedactArgs) -> Result<u8> {
-    let only = detectors(&a.guard.only)?;
+    let (only, _) = detectors(&a.guard.only)?;
     let action = Action::parse(&a.action).with_context(|| {
         format!(
             "unknown action {:?}: choose redact, mask, hash or pseudonymize",
