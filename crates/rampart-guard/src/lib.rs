@@ -211,6 +211,27 @@ pub(crate) fn finding(
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        /// Whatever the text, findings are ordered, within it, and their char offsets select
+        /// exactly their byte range.
+        #[test]
+        fn offsets_are_consistent(
+            parts in proptest::collection::vec(proptest::sample::select(vec![
+                "é", "😀", " ", "bob@example.com", "4111 1111 1111 1111", "AKIAQ3EGRQWX7ZYPAB2D",
+                "![x](https://e.test/a?d=U2VjcmV0IHByb2plY3QgbmFtZQ==)", "+1 415 555 2671", "x", "\n",
+            ]), 0..20)
+        ) {
+            let text: String = parts.concat();
+            let f = Guards::default().check(&text, &Detector::ALL);
+            let n = text.chars().count();
+            for x in &f {
+                proptest::prop_assert!(x.start_char <= x.end_char && x.end_char <= n);
+                let by_chars: String = text.chars().skip(x.start_char).take(x.end_char - x.start_char).collect();
+                proptest::prop_assert_eq!(Some(by_chars.as_str()), text.get(x.bytes.0..x.bytes.1));
+            }
+        }
+    }
+
     #[test]
     fn char_offsets_are_unicode_scalars() {
         let g = Guards::default();

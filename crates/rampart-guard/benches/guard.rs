@@ -1,0 +1,43 @@
+//! Criterion benchmark: every guard on a 1 KB prompt (the gateway's per-request cost).
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use rampart_guard::injection::{Model, classify, shipped};
+use rampart_guard::{Detector, Guards};
+use std::hint::black_box;
+
+fn prompt() -> String {
+    let mut s = String::from(
+        "You are helping a customer. Summarise the ticket below and suggest a reply. \
+         Ticket: the customer says the invoice for March was charged twice to the card ending \
+         1111 and asks for a refund to be sent to alice@example.com; they attached a screenshot. ",
+    );
+    while s.len() < 1024 {
+        s.push_str("They also mention that the mobile app logs them out after every update. ");
+    }
+    s.truncate(1024);
+    s
+}
+
+fn bench(c: &mut Criterion) {
+    let p = prompt();
+    let model = Model::from_bytes(shipped::MODEL).expect("shipped model");
+    let g = Guards::default();
+    let mut group = c.benchmark_group("guards_1KB");
+    group.throughput(Throughput::Bytes(p.len() as u64));
+    group.bench_function("injection", |b| b.iter(|| classify(&model, black_box(&p))));
+    group.bench_function("secrets_pii_exfil", |b| {
+        b.iter(|| g.check(black_box(&p), &Detector::ALL))
+    });
+    group.bench_function("all", |b| {
+        b.iter(|| {
+            (
+                classify(&model, black_box(&p)),
+                g.check(black_box(&p), &Detector::ALL),
+            )
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
