@@ -571,14 +571,7 @@ fn file_components(inv: &Inventory, a: usize, prefix: &str) -> Vec<Component> {
                 kind: "file",
                 bom_ref: Some(format!("{prefix}/{}", f.rel)),
                 name: f.rel.clone(),
-                hashes: f
-                    .sha256
-                    .iter()
-                    .map(|h| Hash {
-                        alg: "SHA-256",
-                        content: h.clone(),
-                    })
-                    .collect(),
+                hashes: f.sha256.as_deref().map(sha256).into_iter().collect(),
                 properties: props,
                 ..Default::default()
             }
@@ -586,34 +579,16 @@ fn file_components(inv: &Inventory, a: usize, prefix: &str) -> Vec<Component> {
         .collect()
 }
 
-/// The asset's own hash: its only recorded file's digest.
-fn single_hash(inv: &Inventory, a: usize) -> Vec<Hash> {
-    let mut files = inv.recorded_files_of(a);
-    match (files.next(), files.next()) {
-        (Some(f), None) => f
-            .sha256
-            .iter()
-            .map(|h| Hash {
-                alg: "SHA-256",
-                content: h.clone(),
-            })
-            .collect(),
-        _ => {
-            // A folder with one weights file: that file identifies the model.
-            let mut w = inv.files_of(a).filter(|f| f.role == Role::Weights);
-            match (w.next(), w.next()) {
-                (Some(f), None) => f
-                    .sha256
-                    .iter()
-                    .map(|h| Hash {
-                        alg: "SHA-256",
-                        content: h.clone(),
-                    })
-                    .collect(),
-                _ => Vec::new(),
-            }
-        }
+fn sha256(h: &str) -> Hash {
+    Hash {
+        alg: "SHA-256",
+        content: h.to_string(),
     }
+}
+
+/// The asset's own hash (see [`Inventory::identifying_digest`]).
+fn single_hash(inv: &Inventory, a: usize) -> Vec<Hash> {
+    inv.identifying_digest(a).map(sha256).into_iter().collect()
 }
 
 fn model_component(inv: &Inventory, a: usize, v: &View, refs: &mut Vec<Component>) -> Component {
@@ -821,9 +796,7 @@ fn occurrences(inv: &Inventory, a: usize) -> Option<Evidence> {
 fn data_component(inv: &Inventory, a: usize, v: &View) -> Component {
     let me = asset_ref(inv, a);
     let asset = inv.assets.get(a);
-    let card = asset
-        .and_then(|x| x.card.as_ref())
-        .and_then(|c| c.as_ref().ok());
+    let card = inv.card(a);
     let mut facts = Vec::new();
     let mut records: Option<u64> = Some(0);
     let mut columns: Vec<String> = Vec::new();
@@ -909,9 +882,7 @@ fn data_component(inv: &Inventory, a: usize, v: &View) -> Component {
 fn prompt_component(inv: &Inventory, a: usize, v: &View) -> Component {
     let me = asset_ref(inv, a);
     let asset = inv.assets.get(a);
-    let card = asset
-        .and_then(|x| x.card.as_ref())
-        .and_then(|c| c.as_ref().ok());
+    let card = inv.card(a);
     let mut facts = Vec::new();
     for f in inv.recorded_files_of(a) {
         facts.push(prop("rampart:bytes", f.size));

@@ -407,6 +407,28 @@ impl Inventory {
         self.files.iter().filter(move |f| f.asset == a)
     }
 
+    /// The card metadata of asset `a`, when it exists and parses.
+    pub fn card(&self, a: usize) -> Option<&CardMeta> {
+        self.assets
+            .get(a)
+            .and_then(|x| x.card.as_ref())
+            .and_then(|c| c.as_ref().ok())
+    }
+
+    /// The SHA-256 that identifies asset `a` on its own: its only recorded file's, or, for a
+    /// folder with one weights file, that file's.
+    pub fn identifying_digest(&self, a: usize) -> Option<&str> {
+        let mut files = self.recorded_files_of(a);
+        if let (Some(f), None) = (files.next(), files.next()) {
+            return f.sha256.as_deref();
+        }
+        let mut w = self.files_of(a).filter(|f| f.role == Role::Weights);
+        match (w.next(), w.next()) {
+            (Some(f), None) => f.sha256.as_deref(),
+            _ => None,
+        }
+    }
+
     /// Files of asset `a` whose hashes a card records (not card metadata or signatures).
     pub fn recorded_files_of(&self, a: usize) -> impl Iterator<Item = &FileEntry> {
         self.files_of(a)

@@ -299,11 +299,7 @@ fn model_card(inv: &Inventory, a: usize, v: &View) -> String {
 }
 
 fn data_card(inv: &Inventory, a: usize, v: &View) -> String {
-    let card = inv
-        .assets
-        .get(a)
-        .and_then(|x| x.card.as_ref())
-        .and_then(|c| c.as_ref().ok());
+    let card = inv.card(a);
     let mut out = String::new();
     header(&mut out, v, "Data card");
     let _ = writeln!(out, "\n## Dataset details\n\n| | |\n|---|---|");
@@ -378,11 +374,7 @@ fn data_card(inv: &Inventory, a: usize, v: &View) -> String {
 }
 
 fn prompt_card(inv: &Inventory, a: usize, v: &View) -> String {
-    let card = inv
-        .assets
-        .get(a)
-        .and_then(|x| x.card.as_ref())
-        .and_then(|c| c.as_ref().ok());
+    let card = inv.card(a);
     let mut out = String::new();
     header(&mut out, v, "Prompt card");
     let _ = writeln!(out, "\n## Prompt details\n\n| | |\n|---|---|");

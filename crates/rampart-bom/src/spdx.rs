@@ -9,15 +9,10 @@ use crate::inventory::{Inventory, Kind};
 use serde_json::{Value, json};
 
 fn hashes(inv: &Inventory, a: usize) -> Vec<Value> {
-    let mut files = inv.recorded_files_of(a);
-    match (files.next(), files.next()) {
-        (Some(f), None) => f
-            .sha256
-            .iter()
-            .map(|h| json!({"type": "Hash", "algorithm": "sha256", "hashValue": h}))
-            .collect(),
-        _ => Vec::new(),
-    }
+    inv.identifying_digest(a)
+        .map(|h| json!({"type": "Hash", "algorithm": "sha256", "hashValue": h}))
+        .into_iter()
+        .collect()
 }
 
 fn dict(entries: impl IntoIterator<Item = (String, String)>) -> Vec<Value> {
@@ -110,11 +105,7 @@ fn model(inv: &Inventory, a: usize, v: &View, id: &str) -> Value {
 }
 
 fn dataset(inv: &Inventory, a: usize, v: &View, id: &str) -> Value {
-    let card = inv
-        .assets
-        .get(a)
-        .and_then(|x| x.card.as_ref())
-        .and_then(|c| c.as_ref().ok());
+    let card = inv.card(a);
     let bytes: u64 = inv.recorded_files_of(a).map(|f| f.size).sum();
     let records: Option<u64> = inv
         .recorded_files_of(a)

@@ -171,10 +171,11 @@ fn scan(inv: &mut Inventory, paths: &[PathBuf]) {
 }
 
 fn trust(ev: &EvidenceArgs) -> Result<Option<Trust>> {
-    Ok(match (&ev.public_key, ev.certificate_chain.is_empty()) {
+    let t = &ev.trust;
+    Ok(match (&t.public_key, t.certificate_chain.is_empty()) {
         (Some(k), _) => Some(Trust::Key(read_public_key(k)?)),
         (None, false) => Some(Trust::Certificate {
-            anchors: read_certs(&ev.certificate_chain)?,
+            anchors: read_certs(&t.certificate_chain)?,
             identity: None,
             now: unix_now(),
         }),

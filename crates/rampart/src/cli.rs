@@ -107,9 +107,9 @@ pub struct RedactArgs {
     pub key_env: String,
 }
 
-/// Evidence flags shared by bom and card.
+/// Trust anchors for the signatures found with the inputs (scan, bom, card).
 #[derive(Debug, Args, Clone)]
-pub struct EvidenceArgs {
+pub struct TrustArgs {
     /// Verify model.sig signatures in or next to the inputs with this public key.
     #[arg(long = "public-key", alias = "public_key", value_name = "PEM")]
     pub public_key: Option<PathBuf>,
@@ -120,6 +120,13 @@ pub struct EvidenceArgs {
         value_name = "PEM"
     )]
     pub certificate_chain: Vec<PathBuf>,
+}
+
+/// Evidence flags shared by bom and card.
+#[derive(Debug, Args, Clone)]
+pub struct EvidenceArgs {
+    #[command(flatten)]
+    pub trust: TrustArgs,
     /// Follow symbolic links inside folders (refused by default, as in `rampart hash`).
     #[arg(long = "allow-symlinks", alias = "allow_symlinks")]
     pub allow_symlinks: bool,
@@ -461,16 +468,8 @@ pub struct ScanArgs {
     /// Also scan inside .git directories.
     #[arg(long)]
     pub include_git: bool,
-    /// Verify model.sig signatures found in or next to scanned folders with this public key.
-    #[arg(long = "public-key", alias = "public_key", value_name = "PEM")]
-    pub public_key: Option<PathBuf>,
-    /// Verify model.sig signatures with these trusted root certificates. Repeatable.
-    #[arg(
-        long = "certificate-chain",
-        alias = "certificate_chain",
-        value_name = "PEM"
-    )]
-    pub certificate_chain: Vec<PathBuf>,
+    #[command(flatten)]
+    pub trust: TrustArgs,
     #[command(flatten)]
     pub limits: LimitArgs,
 }

@@ -124,8 +124,8 @@ fn scan(args: ScanArgs) -> Result<u8> {
     crate::signing::signature_status(
         &mut report,
         &args.paths,
-        args.public_key.as_deref(),
-        &args.certificate_chain,
+        args.trust.public_key.as_deref(),
+        &args.trust.certificate_chain,
     )?;
     if let Some(pb) = bar {
         pb.finish_and_clear();

@@ -63,7 +63,7 @@ fn family(source: &str) -> &str {
 
 fn evaluate(
     model: &rampart_guard::injection::Model,
-    rows: &[Row],
+    rows: &[&Row],
 ) -> (
     rampart_guard::injection::Metrics,
     rampart_guard::injection::Metrics,
@@ -90,7 +90,7 @@ fn round(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-fn fit(rows: &[Row], dev: &[Row], max_fpr: f64) -> rampart_guard::injection::Model {
+fn fit(rows: &[&Row], dev: &[&Row], max_fpr: f64) -> rampart_guard::injection::Model {
     use rampart_guard::injection::{TrainOptions, threshold_for_fpr, train};
     let pairs: Vec<(String, bool)> = rows.iter().map(|r| (r.text.clone(), r.label)).collect();
     let mut model = train(&pairs, &TrainOptions::default());
@@ -107,10 +107,12 @@ fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
     let train = read_rows(&a.train, &a.exclude_source)?;
     let dev = read_rows(&a.dev, &a.exclude_source)?;
     let start = std::time::Instant::now();
-    let model = fit(&train, &dev, a.max_fpr);
+    let (train_refs, dev_refs): (Vec<&Row>, Vec<&Row>) =
+        (train.iter().collect(), dev.iter().collect());
+    let model = fit(&train_refs, &dev_refs, a.max_fpr);
     let train_s = start.elapsed().as_secs_f64();
     let bytes = model.to_bytes();
-    let (c, m, r) = evaluate(&model, &dev);
+    let (c, m, r) = evaluate(&model, &dev_refs);
     let mut report = json!({
         "train_rows": train.len(), "dev_rows": dev.len(), "train_seconds": round(train_s),
         "threshold": model.threshold, "model_sha256": sha256_hex(&bytes),
@@ -123,36 +125,12 @@ fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
         families.dedup();
         let mut out = serde_json::Map::new();
         for fam in families {
-            let (test, rest): (Vec<&&Row>, Vec<&&Row>) =
-                all.iter().partition(|r| family(&r.source) == fam);
-            let tr: Vec<Row> = rest
-                .iter()
-                .map(|r| Row {
-                    text: r.text.clone(),
-                    label: r.label,
-                    source: r.source.clone(),
-                })
-                .collect();
+            let (test, rest): (Vec<&Row>, Vec<&Row>) =
+                all.iter().copied().partition(|r| family(&r.source) == fam);
             // The threshold comes from the held-in rows' dev split, never from the held-out source.
-            let dv: Vec<Row> = dev
-                .iter()
-                .filter(|r| family(&r.source) != fam)
-                .map(|r| Row {
-                    text: r.text.clone(),
-                    label: r.label,
-                    source: r.source.clone(),
-                })
-                .collect();
-            let model = fit(&tr, &dv, a.max_fpr);
-            let te: Vec<Row> = test
-                .iter()
-                .map(|r| Row {
-                    text: r.text.clone(),
-                    label: r.label,
-                    source: r.source.clone(),
-                })
-                .collect();
-            let (c, _, _) = evaluate(&model, &te);
+            let dv: Vec<&Row> = dev.iter().filter(|r| family(&r.source) != fam).collect();
+            let model = fit(&rest, &dv, a.max_fpr);
+            let (c, _, _) = evaluate(&model, &test);
             out.insert(fam.to_string(), metrics_json(&c));
         }
         report["holdout_by_source"] = Value::Object(out);

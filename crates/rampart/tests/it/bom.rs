@@ -411,16 +411,7 @@ fn scan_and_signature_evidence() {
     let d = tempfile::tempdir().unwrap();
     let m = d.path().join("model");
     copy_dir(&fixture("bom/tiny-llm"), &m);
-    let prefix = d.path().join("k");
-    rampart()
-        .args(["keygen", "-o"])
-        .arg(&prefix)
-        .assert()
-        .success();
-    let (private, public) = (
-        prefix.with_extension("pem"),
-        PathBuf::from(format!("{}.pub.pem", prefix.display())),
-    );
+    let (private, public) = crate::util::keygen(d.path(), "k");
     rampart()
         .args(["sign", "key"])
         .arg(&m)
@@ -436,14 +427,11 @@ fn scan_and_signature_evidence() {
     assert_eq!(status(&["--public-key", key]), "verified");
     assert_eq!(status(&[]), "unverified");
     // Another key: the signature does not verify.
-    let other = d.path().join("o");
-    rampart()
-        .args(["keygen", "-o"])
-        .arg(&other)
-        .assert()
-        .success();
-    let other_pub = format!("{}.pub.pem", other.display());
-    assert_eq!(status(&["--public-key", &other_pub]), "invalid");
+    let (_, other_pub) = crate::util::keygen(d.path(), "o");
+    assert_eq!(
+        status(&["--public-key", other_pub.to_str().unwrap()]),
+        "invalid"
+    );
     // A changed file: the BOM says so and names it on stderr.
     std::fs::write(m.join("config.json"), "{}").unwrap();
     let (code, _, err) = run(&["bom", "--public-key", key], &[&m]);

@@ -1,7 +1,7 @@
 //! `rampart hash`, `sign`, `verify`, `keygen`: interop vectors made by model-signing 1.1.1,
 //! mutation tests, and a round trip with the reference installed from PyPI.
 
-use crate::util::{rampart, root};
+use crate::util::{keygen, rampart, root};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -123,19 +123,6 @@ fn model(dir: &Path) -> PathBuf {
     std::fs::write(m.join("sub/tok.txt"), b"hello").unwrap();
     std::fs::write(m.join("sub/deeper/x.bin"), b"xyz").unwrap();
     m
-}
-
-fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
-    let prefix = dir.join(name);
-    rampart()
-        .args(["keygen", "-o"])
-        .arg(&prefix)
-        .assert()
-        .success();
-    (
-        prefix.with_extension("pem"),
-        PathBuf::from(format!("{}.pub.pem", prefix.display())),
-    )
 }
 
 fn verify_key(m: &Path, sig: &Path, public: &Path) -> (i32, String) {

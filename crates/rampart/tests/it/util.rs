@@ -46,3 +46,17 @@ pub fn rule_ids(report: &Value) -> Vec<String> {
         .map(|f| f["rule_id"].as_str().expect("rule_id").to_string())
         .collect()
 }
+
+/// `rampart keygen -o DIR/NAME`: (private key, public key) paths.
+pub fn keygen(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf) {
+    let prefix = dir.join(name);
+    rampart()
+        .args(["keygen", "-o"])
+        .arg(&prefix)
+        .assert()
+        .success();
+    (
+        prefix.with_extension("pem"),
+        PathBuf::from(format!("{}.pub.pem", prefix.display())),
+    )
+}
