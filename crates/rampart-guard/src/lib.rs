@@ -24,6 +24,7 @@
 pub mod drift;
 pub mod exfil;
 pub mod injection;
+pub mod leak;
 pub mod pii;
 pub mod redact;
 pub mod secrets;
