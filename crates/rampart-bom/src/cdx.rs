@@ -797,42 +797,16 @@ fn data_component(inv: &Inventory, a: usize, v: &View) -> Component {
     let me = asset_ref(inv, a);
     let asset = inv.assets.get(a);
     let card = inv.card(a);
-    let mut facts = Vec::new();
-    let mut records: Option<u64> = Some(0);
-    let mut columns: Vec<String> = Vec::new();
-    let mut formats: Vec<String> = Vec::new();
-    let mut bytes = 0u64;
-    for f in inv.recorded_files_of(a) {
-        bytes += f.size;
-        match &f.stats {
-            Some(s) => {
-                records = records.zip(s.records).map(|(x, y)| x.saturating_add(y));
-                for c in &s.columns {
-                    if !columns.contains(c) && columns.len() < crate::data::MAX_COLUMNS {
-                        columns.push(c.clone());
-                    }
-                }
-                if !formats.contains(&s.format) {
-                    formats.push(s.format.clone());
-                }
-                if let Some(n) = &s.note {
-                    facts.push(prop("rampart:note", format!("{}: {n}", f.rel)));
-                }
-            }
-            None if f.role == Role::Data => records = None,
-            None => {}
-        }
-    }
-    if let Some(r) = records {
-        facts.insert(0, prop("rampart:records", r));
-    }
-    facts.push(prop("rampart:bytes", bytes));
-    for f in &formats {
-        facts.push(prop("rampart:format", f));
-    }
-    for c in &columns {
-        facts.push(prop("rampart:column", c));
-    }
+    let t = inv.data_totals(a);
+    let mut facts: Vec<Property> = t
+        .records
+        .map(|r| prop("rampart:records", r))
+        .into_iter()
+        .collect();
+    facts.extend(t.notes.iter().map(|n| prop("rampart:note", n)));
+    facts.push(prop("rampart:bytes", t.bytes));
+    facts.extend(t.formats.iter().map(|f| prop("rampart:format", f)));
+    facts.extend(t.columns.iter().map(|c| prop("rampart:column", c)));
     let url = asset.map(|x| iri(&x.path.to_string_lossy()));
     let mut props = evidence_props(inv, a);
     props.extend(governance_props(v));

@@ -187,6 +187,24 @@ pub struct Inventory {
     pub files: Vec<FileEntry>,
     /// All assets, in input order.
     pub assets: Vec<Asset>,
+    /// Indices into `files` per asset (a folder of thousands of data files is thousands of
+    /// assets: filtering all files per asset would be quadratic).
+    members: Vec<Vec<usize>>,
+}
+
+/// A dataset asset's facts summed over its files.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DataTotals {
+    /// Records over all data files; `None` when one of them could not be counted.
+    pub records: Option<u64>,
+    /// Columns in first-seen order (at most [`data::MAX_COLUMNS`]).
+    pub columns: Vec<String>,
+    /// Formats seen.
+    pub formats: Vec<String>,
+    /// Bytes of its recorded files.
+    pub bytes: u64,
+    /// `file: note` for files whose facts are incomplete.
+    pub notes: Vec<String>,
 }
 
 const WEIGHT_EXT: &[&str] = &[
@@ -336,6 +354,12 @@ impl Inventory {
 
     fn add_file(&mut self, asset: usize, f: &InputFile, role: Role) {
         let name = f.rel.rsplit('/').next().unwrap_or(&f.rel);
+        if self.members.len() <= asset {
+            self.members.resize_with(asset + 1, Vec::new);
+        }
+        if let Some(m) = self.members.get_mut(asset) {
+            m.push(self.files.len());
+        }
         self.files.push(FileEntry {
             rel: f.rel.clone(),
             path: f.path.clone(),
@@ -394,7 +418,7 @@ impl Inventory {
             && let Some(a) = self.assets.get(m)
             && a.kind == Kind::Model
         {
-            let hf = read_hf(&input.path, &input.files, limits);
+            let hf = read_hf(&input.files, limits);
             if let Some(a) = self.assets.get_mut(m) {
                 a.notes.extend(hf.1);
                 a.hf = hf.0;
@@ -404,7 +428,42 @@ impl Inventory {
 
     /// Files of asset `a`.
     pub fn files_of(&self, a: usize) -> impl Iterator<Item = &FileEntry> {
-        self.files.iter().filter(move |f| f.asset == a)
+        self.members
+            .get(a)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|&i| self.files.get(i))
+    }
+
+    /// Records, columns, formats and size of dataset asset `a`.
+    pub fn data_totals(&self, a: usize) -> DataTotals {
+        let mut t = DataTotals {
+            records: Some(0),
+            ..Default::default()
+        };
+        for f in self.recorded_files_of(a) {
+            t.bytes += f.size;
+            match &f.stats {
+                Some(s) => {
+                    t.records = t.records.zip(s.records).map(|(x, y)| x.saturating_add(y));
+                    for c in &s.columns {
+                        if !t.columns.contains(c) && t.columns.len() < data::MAX_COLUMNS {
+                            t.columns.push(c.clone());
+                        }
+                    }
+                    if !t.formats.contains(&s.format) {
+                        t.formats.push(s.format.clone());
+                    }
+                    if let Some(n) = &s.note {
+                        t.notes.push(format!("{}: {n}", f.rel));
+                    }
+                }
+                None if f.role == Role::Data => t.records = None,
+                None => {}
+            }
+        }
+        t
     }
 
     /// The card metadata of asset `a`, when it exists and parses.
@@ -564,11 +623,10 @@ fn json_object(path: &Path, limits: &Limits) -> Result<Map<String, Value>, Strin
     }
 }
 
-fn read_hf(root: &Path, files: &[InputFile], limits: &Limits) -> (HfFacts, Vec<String>) {
+fn read_hf(files: &[InputFile], limits: &Limits) -> (HfFacts, Vec<String>) {
     let mut hf = HfFacts::default();
     let mut notes = Vec::new();
     let find = |name: &str| files.iter().find(|f| f.rel == name).map(|f| f.path.clone());
-    let _ = root;
     if let Some(p) = find("config.json") {
         match json_object(&p, limits) {
             Ok(m) => hf.config = m,

@@ -304,41 +304,19 @@ fn data_card(inv: &Inventory, a: usize, v: &View) -> String {
     header(&mut out, v, "Data card");
     let _ = writeln!(out, "\n## Dataset details\n\n| | |\n|---|---|");
     row(&mut out, "Version", v.version.clone());
-    let mut records: Option<u64> = Some(0);
-    let mut cols: Vec<String> = Vec::new();
-    let mut formats: Vec<String> = Vec::new();
-    for f in inv.recorded_files_of(a) {
-        match &f.stats {
-            Some(s) => {
-                records = records.zip(s.records).map(|(x, y)| x + y);
-                for c in &s.columns {
-                    if !cols.contains(c) {
-                        cols.push(c.clone());
-                    }
-                }
-                if !formats.contains(&s.format) {
-                    formats.push(s.format.clone());
-                }
-            }
-            None => records = None,
-        }
-    }
-    row(&mut out, "Records", records.map(group));
+    let t = inv.data_totals(a);
+    row(&mut out, "Records", t.records.map(group));
     row(
         &mut out,
         "Columns",
-        (!cols.is_empty()).then(|| cols.join(", ")),
+        (!t.columns.is_empty()).then(|| t.columns.join(", ")),
     );
     row(
         &mut out,
         "Formats",
-        (!formats.is_empty()).then(|| formats.join(", ")),
+        (!t.formats.is_empty()).then(|| t.formats.join(", ")),
     );
-    row(
-        &mut out,
-        "Size",
-        Some(human_bytes(inv.recorded_files_of(a).map(|f| f.size).sum())),
-    );
+    row(&mut out, "Size", Some(human_bytes(t.bytes)));
     row(&mut out, "License", v.license.clone());
     row(
         &mut out,

@@ -106,11 +106,8 @@ fn model(inv: &Inventory, a: usize, v: &View, id: &str) -> Value {
 
 fn dataset(inv: &Inventory, a: usize, v: &View, id: &str) -> Value {
     let card = inv.card(a);
-    let bytes: u64 = inv.recorded_files_of(a).map(|f| f.size).sum();
-    let records: Option<u64> = inv
-        .recorded_files_of(a)
-        .map(|f| f.stats.as_ref().and_then(|s| s.records))
-        .sum();
+    let t = inv.data_totals(a);
+    let (bytes, records) = (t.bytes, t.records);
     let mut o = json!({
         "type": "dataset_DatasetPackage",
         "spdxId": id,

@@ -303,16 +303,31 @@ impl Model {
     /// Probability that `text` is an injection: the maximum over the text, its windows of
     /// [`WINDOW`] words, and the texts hidden in it.
     pub fn score(&self, text: &str) -> f32 {
-        let mut best = self.score_plain(text);
-        for h in hidden_texts(text) {
-            best = best.max(self.score_plain(&h));
-        }
-        best
+        self.analyse(text, false).0
     }
 
-    fn score_plain(&self, text: &str) -> f32 {
-        let n = normalize(text);
-        let w = words(&n);
+    /// The score and, with `rules`, the rules that match — over the text and every text
+    /// hidden in it, each normalised once.
+    fn analyse(&self, text: &str, rules: bool) -> (f32, Vec<&'static str>) {
+        let mut best = 0.0f32;
+        let mut hits: Vec<&'static str> = Vec::new();
+        let hidden = hidden_texts(text);
+        for t in std::iter::once(text).chain(hidden.iter().map(String::as_str)) {
+            let n = normalize(t);
+            best = best.max(self.score_normalized(&n));
+            if rules {
+                for r in rule_hits(&n) {
+                    if !hits.contains(&r) {
+                        hits.push(r);
+                    }
+                }
+            }
+        }
+        (best, hits)
+    }
+
+    fn score_normalized(&self, n: &str) -> f32 {
+        let w = words(n);
         if w.len() <= WINDOW {
             return self.prob(&w);
         }
@@ -376,16 +391,7 @@ pub struct Verdict {
 
 /// Rules and model together: a rule match decides; otherwise the model's threshold.
 pub fn classify(model: &Model, text: &str) -> Verdict {
-    let n = normalize(text);
-    let mut rules = rule_hits(&n);
-    for h in hidden_texts(text) {
-        for r in rule_hits(&normalize(&h)) {
-            if !rules.contains(&r) {
-                rules.push(r);
-            }
-        }
-    }
-    let score = model.score(text);
+    let (score, rules) = model.analyse(text, true);
     Verdict {
         injection: !rules.is_empty() || score >= model.threshold,
         score,

@@ -103,7 +103,6 @@ fn fit(rows: &[&Row], dev: &[&Row], max_fpr: f64) -> rampart_guard::injection::M
 }
 
 fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
-    use sha2_shim::sha256_hex;
     let train = read_rows(&a.train, &a.exclude_source)?;
     let dev = read_rows(&a.dev, &a.exclude_source)?;
     let start = std::time::Instant::now();
@@ -115,7 +114,7 @@ fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
     let (c, m, r) = evaluate(&model, &dev_refs);
     let mut report = json!({
         "train_rows": train.len(), "dev_rows": dev.len(), "train_seconds": round(train_s),
-        "threshold": model.threshold, "model_sha256": sha256_hex(&bytes),
+        "threshold": model.threshold, "model_sha256": rampart_bom::sha256_hex(&bytes),
         "dev": {"rules+model": metrics_json(&c), "model": metrics_json(&m), "rules": metrics_json(&r)},
     });
     if a.holdout_by_source {
@@ -140,12 +139,6 @@ fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
     }
     println!("{report:#}");
     Ok(0)
-}
-
-mod sha2_shim {
-    pub fn sha256_hex(b: &[u8]) -> String {
-        rampart_bom::sha256_hex(b)
-    }
 }
 
 /// The detectors asked for, and whether the injection classifier is one of them.
@@ -288,15 +281,16 @@ fn check(a: GuardArgs) -> Result<u8> {
             flagged_lines.push(it.line);
         }
         let label = it.record.as_ref().and_then(|r| r.get("label").cloned());
-        match seen.get(&dup_key(&it.text)) {
-            Some((first, l)) => {
+        match seen.entry(dup_key(&it.text)) {
+            std::collections::hash_map::Entry::Occupied(e) => {
+                let (first, l) = e.get();
                 duplicates.push((it.line, *first));
                 if l.is_some() && label.is_some() && *l != label {
                     conflicts.push((it.line, *first));
                 }
             }
-            None => {
-                seen.insert(dup_key(&it.text), (it.line, label));
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert((it.line, label));
             }
         }
         let mut line = json!({"line": it.line, "chars": it.text.chars().count(), "findings": f});

@@ -268,20 +268,22 @@ fn parse(ctx: &mut Ctx<'_>, b: &[u8], file_len: u64, loc: &Location) -> Result<(
         ));
     }
     let mut alignment = 32u64;
-    let mut info = ModelInfo::new("gguf");
+    let mut info = ctx.describing.then(|| ModelInfo::new("gguf"));
     for _ in 0..n_kv {
         let key = r.string()?;
         let key = String::from_utf8_lossy(key).into_owned();
         let t = r.u32()?;
         let at = r.p;
         let v = value(&mut r, t, 0)?;
-        match &v {
-            Val::Str(s) if !key.starts_with("tokenizer.chat_template") => {
-                info.meta(&key, &String::from_utf8_lossy(s));
+        if let Some(info) = info.as_mut() {
+            match &v {
+                Val::Str(s) if !key.starts_with("tokenizer.chat_template") => {
+                    info.meta(&key, &String::from_utf8_lossy(s));
+                }
+                Val::Str(s) => info.meta(&key, &format!("{} characters", s.len())),
+                Val::U64(x) => info.meta(&key, &scalar_text(t, *x)),
+                Val::Other => {}
             }
-            Val::Str(s) => info.meta(&key, &format!("{} characters", s.len())),
-            Val::U64(x) => info.meta(&key, &scalar_text(t, *x)),
-            Val::Other => {}
         }
         match v {
             Val::Str(s) if key.starts_with("tokenizer.chat_template") => {
@@ -314,11 +316,13 @@ fn parse(ctx: &mut Ctx<'_>, b: &[u8], file_len: u64, loc: &Location) -> Result<(
         }
         let ty = r.u32()?;
         let off = r.u64()?;
-        info.tensor(&ggml_type_name(ty), Some(elems));
+        if let Some(info) = info.as_mut() {
+            info.tensor(&ggml_type_name(ty), Some(elems));
+        }
         infos.push((name, elems, ty, off));
     }
-    if ctx.describing {
-        ctx.model = Some(info);
+    if info.is_some() {
+        ctx.model = info;
     }
     let data_start = (r.p as u64).div_ceil(alignment) * alignment;
     for (name, elems, ty, off) in infos {

@@ -369,7 +369,18 @@ fn known_domain(d: &str) -> bool {
 struct Onnx {
     custom: BTreeSet<(String, String)>,
     problems: Vec<(&'static rampart_core::RuleInfo, String)>,
-    info: ModelInfo,
+    /// Only when the caller asked for a description (`ScanOptions::describe`).
+    info: Option<ModelInfo>,
+}
+
+impl Onnx {
+    /// Record metadata; the key and value are only built when describing.
+    fn meta(&mut self, kv: impl FnOnce() -> (String, String)) {
+        if let Some(i) = self.info.as_mut() {
+            let (k, v) = kv();
+            i.meta(&k, &v);
+        }
+    }
 }
 
 /// ONNX TensorProto.DataType names.
@@ -422,20 +433,20 @@ fn onnx(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
     let mut st = Onnx {
         custom: BTreeSet::new(),
         problems: Vec::new(),
-        info: ModelInfo::new("onnx"),
+        info: ctx.describing.then(|| ModelInfo::new("onnx")),
     };
     for field in Fields::new(b) {
         match field {
             Ok((7, Field::Bytes(g))) => {
                 for (n, f) in Fields::new(g).flatten() {
                     if let (2, Field::Bytes(name)) = (n, f) {
-                        st.info.meta("graph_name", &string(name));
+                        st.meta(|| ("graph_name".into(), string(name)));
                     }
                 }
                 graph(&mut st, g, 0)
             }
-            Ok((1, Field::Varint(v))) => st.info.meta("ir_version", &v.to_string()),
-            Ok((5, Field::Varint(v))) => st.info.meta("model_version", &v.to_string()),
+            Ok((1, Field::Varint(v))) => st.meta(|| ("ir_version".into(), v.to_string())),
+            Ok((5, Field::Varint(v))) => st.meta(|| ("model_version".into(), v.to_string())),
             Ok((n @ (2 | 3 | 4 | 6), Field::Bytes(s))) => {
                 let key = match n {
                     2 => "producer_name",
@@ -443,11 +454,13 @@ fn onnx(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
                     4 => "domain",
                     _ => "doc_string",
                 };
-                st.info.meta(key, &string(s));
+                st.meta(|| (key.into(), string(s)));
             }
             Ok((14, Field::Bytes(kv))) => {
-                let (k, v) = key_value(kv);
-                st.info.meta(&format!("metadata_props.{k}"), &v);
+                st.meta(|| {
+                    let (k, v) = key_value(kv);
+                    (format!("metadata_props.{k}"), v)
+                });
             }
             Ok((8, Field::Bytes(opset))) => {
                 let (mut domain, mut version) = (String::new(), 0u64);
@@ -463,8 +476,7 @@ fn onnx(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
                 } else {
                     &domain
                 };
-                st.info
-                    .meta(&format!("opset_import.{label}"), &version.to_string());
+                st.meta(|| (format!("opset_import.{label}"), version.to_string()));
                 if !known_domain(&domain) {
                     st.custom.insert((domain, "<opset_import>".into()));
                 }
@@ -486,8 +498,8 @@ fn onnx(ctx: &mut Ctx<'_>, b: &[u8], loc: &Location) {
             }
         }
     }
-    if ctx.describing {
-        ctx.model = Some(std::mem::take(&mut st.info));
+    if let Some(info) = st.info.take() {
+        ctx.model = Some(info);
     }
     for (rule, msg) in st.problems {
         let mut f = ctx.finding(rule, loc.clone(), "onnx", msg);
@@ -609,12 +621,14 @@ fn tensor(st: &mut Onnx, t: &[u8]) {
             format!("initializer {name:?} dimensions {dims:?} overflow"),
         ));
     }
-    st.info.tensor(
-        &onnx_type_name(data_type),
-        dims.iter().try_fold(1u64, |a, d| {
-            u64::try_from(*d).ok().and_then(|d| a.checked_mul(d))
-        }),
-    );
+    if let Some(info) = st.info.as_mut() {
+        info.tensor(
+            &onnx_type_name(data_type),
+            dims.iter().try_fold(1u64, |a, d| {
+                u64::try_from(*d).ok().and_then(|d| a.checked_mul(d))
+            }),
+        );
+    }
     // Bytes per element of ONNX TensorProto.DataType (0 = unknown or variable size).
     let elem = match data_type {
         1 | 6 | 12 => 4,

@@ -22,18 +22,18 @@ fn dtype_size(d: &str) -> Option<u64> {
 
 /// Check a safetensors file; returns the list of problems.
 pub fn check(src: &dyn Source, max_meta: u64) -> Vec<String> {
-    check_and_describe(src, max_meta).0
+    check_into(src, max_meta, None)
 }
 
 /// Check a safetensors file; returns the list of problems and what its header states.
 pub fn check_and_describe(src: &dyn Source, max_meta: u64) -> (Vec<String>, Option<ModelInfo>) {
     let mut info = ModelInfo::new("safetensors");
-    let problems = check_into(src, max_meta, &mut info);
+    let problems = check_into(src, max_meta, Some(&mut info));
     let described = info.tensors > 0 || !info.metadata.is_empty();
     (problems, described.then_some(info))
 }
 
-fn check_into(src: &dyn Source, max_meta: u64, info: &mut ModelInfo) -> Vec<String> {
+fn check_into(src: &dyn Source, max_meta: u64, mut info: Option<&mut ModelInfo>) -> Vec<String> {
     let mut problems = Vec::new();
     let Ok(h) = source::read_range(src, 0, 8) else {
         return vec!["file shorter than the 8-byte header length".into()];
@@ -67,9 +67,11 @@ fn check_into(src: &dyn Source, max_meta: u64, info: &mut ModelInfo) -> Vec<Stri
     for (name, t) in obj {
         if name == "__metadata__" {
             if let Some(m) = t.as_object() {
-                for (k, v) in m {
-                    if let Some(v) = v.as_str() {
-                        info.meta(k, v);
+                if let Some(info) = info.as_deref_mut() {
+                    for (k, v) in m {
+                        if let Some(v) = v.as_str() {
+                            info.meta(k, v);
+                        }
                     }
                 }
                 if m.values().any(|x| !x.is_string()) {
@@ -113,7 +115,9 @@ fn check_into(src: &dyn Source, max_meta: u64, info: &mut ModelInfo) -> Vec<Stri
         for d in shape {
             elems = elems.and_then(|x| d.as_u64().and_then(|d| x.checked_mul(d)));
         }
-        info.tensor(dtype, elems);
+        if let Some(info) = info.as_deref_mut() {
+            info.tensor(dtype, elems);
+        }
         match elems.and_then(|x| x.checked_mul(size)) {
             Some(bytes) if bytes == e - b => {}
             Some(bytes) => problems.push(format!(
@@ -146,10 +150,14 @@ fn check_into(src: &dyn Source, max_meta: u64, info: &mut ModelInfo) -> Vec<Stri
 
 /// Scan a safetensors file.
 pub(crate) fn scan(ctx: &mut Ctx<'_>, src: &dyn Source, loc: &Location) {
-    let (problems, info) = check_and_describe(src, ctx.opts.limits.max_metadata_bytes);
-    if ctx.describing {
+    let max = ctx.opts.limits.max_metadata_bytes;
+    let problems = if ctx.describing {
+        let (problems, info) = check_and_describe(src, max);
         ctx.model = info;
-    }
+        problems
+    } else {
+        check(src, max)
+    };
     for p in problems {
         let mut f = ctx.finding(&rules::SAFETENSORS_MALFORMED, loc.clone(), "safetensors", p);
         f.impact = "the safetensors loader rejects it; other readers may read out of bounds".into();

@@ -1,7 +1,7 @@
 //! `rampart hash`, `sign`, `verify`, `keygen`: interop vectors made by model-signing 1.1.1,
 //! mutation tests, and a round trip with the reference installed from PyPI.
 
-use crate::util::{keygen, rampart, root};
+use crate::util::{keygen, rampart, root, sign_key};
 use predicates::prelude::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -276,20 +276,12 @@ fn bad_keys_and_passphrases_get_clear_errors() {
         "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
     )
     .unwrap();
-    rampart()
-        .args(["sign", "key"])
-        .arg(&m)
-        .arg("--private_key")
-        .arg(&junk)
+    sign_key(&m, &junk)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("cannot read the private key"));
     std::fs::write(&junk, "not pem at all").unwrap();
-    rampart()
-        .args(["sign", "key"])
-        .arg(&m)
-        .arg("--private_key")
-        .arg(&junk)
+    sign_key(&m, &junk)
         .assert()
         .code(2)
         .stderr(predicate::str::contains("not a PEM file"));
@@ -315,30 +307,18 @@ fn bad_keys_and_passphrases_get_clear_errors() {
     let private = prefix.with_extension("pem");
     let pem = std::fs::read_to_string(&private).unwrap();
     assert!(pem.contains("ENCRYPTED PRIVATE KEY") && !pem.contains("s3cret"));
-    rampart()
-        .args(["sign", "key"])
-        .arg(&m)
-        .arg("--private_key")
-        .arg(&private)
+    sign_key(&m, &private)
         .env("RAMPART_KEY_PASSWORD", "wrong")
         .assert()
         .code(2)
         .stderr(predicate::str::contains("wrong passphrase"))
         .stderr(predicate::str::contains("wrong").count(1));
-    rampart()
-        .args(["sign", "key"])
-        .arg(&m)
-        .arg("--private_key")
-        .arg(&private)
+    sign_key(&m, &private)
         .env_remove("RAMPART_KEY_PASSWORD")
         .assert()
         .code(2)
         .stderr(predicate::str::contains("encrypted"));
-    rampart()
-        .args(["sign", "key"])
-        .arg(&m)
-        .arg("--private_key")
-        .arg(&private)
+    sign_key(&m, &private)
         .arg("--password-file")
         .arg(&pw)
         .assert()
@@ -359,11 +339,7 @@ fn bad_keys_and_passphrases_get_clear_errors() {
         .stderr(predicate::str::contains("exists"));
     let empty = d.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    rampart()
-        .args(["sign", "key"])
-        .arg(&empty)
-        .arg("--private_key")
-        .arg(&private)
+    sign_key(&empty, &private)
         .arg("--password-file")
         .arg(&pw)
         .assert()
@@ -593,11 +569,7 @@ fn scan_reports_signature_status() {
     let d = tempfile::tempdir().unwrap();
     let (private, public) = keygen(d.path(), "k");
     let m = model(d.path());
-    rampart()
-        .args(["sign", "key"])
-        .arg(&m)
-        .arg("--private_key")
-        .arg(&private)
+    sign_key(&m, &private)
         .arg("--signature")
         .arg(m.join("model.sig"))
         .assert()

@@ -60,3 +60,13 @@ pub fn keygen(dir: &std::path::Path, name: &str) -> (PathBuf, PathBuf) {
         PathBuf::from(format!("{}.pub.pem", prefix.display())),
     )
 }
+
+/// `rampart sign key MODEL --private_key KEY`, to which a test adds flags and its assertion.
+pub fn sign_key(model: impl AsRef<std::ffi::OsStr>, key: impl AsRef<std::ffi::OsStr>) -> Command {
+    let mut c = rampart();
+    c.args(["sign", "key"])
+        .arg(model)
+        .arg("--private_key")
+        .arg(key);
+    c
+}
