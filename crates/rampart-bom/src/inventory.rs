@@ -771,6 +771,40 @@ mod tests {
     }
 
     #[test]
+    fn dataset_totals_ignore_files_that_are_not_data() {
+        let d = std::env::temp_dir();
+        let file = |rel: &str, size| InputFile {
+            rel: rel.into(),
+            path: d.join(rel),
+            size,
+        };
+        let input = Input {
+            path: d.join("ds"),
+            is_dir: true,
+            files: vec![
+                file("README.md", 10),
+                file("a.jsonl", 20),
+                file("b.csv", 30),
+            ],
+        };
+        let mut inv = Inventory::build(&[input], &Limits::default()).unwrap();
+        assert_eq!(inv.assets.len(), 1);
+        assert_eq!(inv.files_of(0).count(), 3);
+        for (f, n) in inv.files.iter_mut().skip(1).zip([2, 3]) {
+            f.stats = Some(DataStats {
+                format: "jsonl".into(),
+                records: Some(n),
+                columns: vec!["text".into()],
+                ..Default::default()
+            });
+        }
+        let t = inv.data_totals(0);
+        assert_eq!((t.records, t.bytes, t.columns.len()), (Some(5), 60, 1));
+        inv.files[2].stats = None;
+        assert_eq!(inv.data_totals(0).records, None, "an uncounted data file");
+    }
+
+    #[test]
     fn readme_sections() {
         let s = sections(
             "# M\n\nThe description.\n## Uses\n### Direct Use\nAnswer FAQs.\n\n### Out-of-Scope Use\n[More Information Needed]\n\n## Bias, Risks, and Limitations\n- May hallucinate.\n- Not for medical advice.\n\nSecond paragraph.\n```\n# not a heading\n```\n",
