@@ -38,6 +38,24 @@ pub enum Command {
     /// Guards over text: find secrets, personal data and exfiltration links; redact them.
     #[command(subcommand)]
     Guard(GuardCommand),
+    /// Run the gateway: an OpenAI-compatible proxy with scoped keys, limits, guards and audit.
+    Serve(crate::gateway::ServeArgs),
+    /// Manage gateway keys (secrets shown once, stored as hashes).
+    Keys {
+        #[command(subcommand)]
+        command: crate::gateway::KeysCommand,
+        #[command(flatten)]
+        config: crate::gateway::ConfigArg,
+    },
+    /// Verify, export and prune the gateway's audit log.
+    Audit {
+        #[command(subcommand)]
+        command: crate::gateway::AuditCommand,
+        #[command(flatten)]
+        config: crate::gateway::ConfigArg,
+    },
+    /// An OpenAI-compatible mock upstream (tests and benchmarks).
+    MockUpstream(crate::gateway::MockArgs),
 }
 
 #[derive(Debug, Subcommand)]

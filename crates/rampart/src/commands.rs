@@ -19,6 +19,10 @@ pub fn run(cli: Cli) -> Result<u8> {
         Command::Bom(a) => crate::bom::bom_cmd(a),
         Command::Card(a) => crate::bom::card_cmd(a),
         Command::Guard(g) => crate::guard::run(g),
+        Command::Serve(a) => crate::gateway::serve(a),
+        Command::Keys { command, config } => crate::gateway::keys(command, config),
+        Command::Audit { command, config } => crate::gateway::audit(command, config),
+        Command::MockUpstream(a) => crate::gateway::mock_upstream(a),
         Command::Pickle(PickleCommand::Disasm { file }) => {
             let opts = ScanOptions::new();
             let text = rampart_scan::explain_file(&file, &opts)?;

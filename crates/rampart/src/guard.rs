@@ -157,7 +157,7 @@ fn detectors(only: &[String]) -> Result<(Vec<Detector>, bool)> {
 }
 
 /// The shipped injection model, after its signature and digest are verified.
-fn injection_model() -> Result<rampart_guard::injection::Model> {
+pub(crate) fn injection_model() -> Result<rampart_guard::injection::Model> {
     use rampart_guard::injection::{Model, shipped};
     let key = rampart_sign::keys::PublicKey::from_pem(shipped::PUBLIC_KEY)
         .context("the embedded injection model's public key does not parse")?;

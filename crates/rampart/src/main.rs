@@ -4,6 +4,7 @@
 mod bom;
 mod cli;
 mod commands;
+mod gateway;
 mod guard;
 mod signing;
 
@@ -13,7 +14,8 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
-    init_tracing(cli.verbose);
+    let json_logs = matches!(cli.command, cli::Command::Serve(_));
+    init_tracing(cli.verbose, json_logs);
     match commands::run(cli) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
@@ -31,16 +33,26 @@ fn main() -> ExitCode {
     }
 }
 
-fn init_tracing(verbose: u8) {
+fn init_tracing(verbose: u8, json: bool) {
     let level = match verbose {
+        0 if json => "info",
         0 => "warn",
         1 => "info",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("RAMPART_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+    // The gateway logs JSON lines (one event per line, no secrets or prompt text in any field).
+    if json {
+        let _ = tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    } else {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(filter)
+            .with_writer(std::io::stderr)
+            .try_init();
+    }
 }

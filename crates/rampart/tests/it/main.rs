@@ -2,7 +2,9 @@
 
 mod bom;
 mod fixtures;
+mod gateway;
 mod guard;
+mod gw;
 mod scan;
 mod signing;
 mod util;

@@ -1,0 +1,881 @@
+//! The guard pipeline: the extension point every input and output check plugs into.
+//!
+//! A [`Guard`] only *finds* (byte ranges with a type, or a whole-text verdict); the pipeline
+//! owns the *action* configured for it (block, redact, pseudonymise, flag), the selection by
+//! route and key tag, the verdict in the audit record (a guard that did not run is `skipped`,
+//! never `pass`), metrics, and streaming: for a stream with a blocking or rewriting output
+//! guard, the last `window` characters are held back until scanned, so nothing unscanned
+//! reaches the client. A guard that fails to run blocks (fail closed).
+
+use crate::audit::GuardVerdict;
+use crate::config::{Config, GuardAction, GuardConfig, GuardKind, Stage};
+use rampart_guard::redact::{Action, Vault};
+use rampart_guard::{Detector, Finding};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Something a guard found: a byte range of the text it was given and a type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hit {
+    /// Start byte.
+    pub start: usize,
+    /// End byte (exclusive).
+    pub end: usize,
+    /// Type (`EMAIL`, `DENY_PATTERN`, `PROMPT_INJECTION`, ...).
+    pub label: &'static str,
+}
+
+/// Per-request state guards may use.
+#[derive(Default)]
+pub struct Ctx {
+    /// Canary inserted into this request's system prompt.
+    pub canary: Option<rampart_guard::leak::Canary>,
+    /// Pseudonyms of this request.
+    pub vault: Vault,
+}
+
+/// A check over text. Implementations are pure and fast; they never see the action.
+pub trait Guard: Send + Sync {
+    /// Find what this guard looks for in `text`. An error makes the pipeline block.
+    fn scan(&self, text: &str, cx: &Ctx) -> Result<Vec<Hit>, String>;
+    /// Whole-request check over all texts together (size limits); default: none.
+    fn scan_total(&self, _texts: &[&str]) -> Option<Hit> {
+        None
+    }
+    /// For streams: the byte offset from which `text` must be held because a match may still
+    /// be incomplete (an opened private-key block); default: none.
+    fn hold_from(&self, _text: &str) -> Option<usize> {
+        None
+    }
+    /// Change the request before input guards run (insert a canary); default: nothing.
+    fn prepare(&self, _route: &str, _req: &mut Value, _cx: &mut Ctx) {}
+    /// Chat roles whose messages this guard examines on input; default: every role.
+    fn roles(&self) -> Option<&'static [&'static str]> {
+        None
+    }
+}
+
+struct PromptLimit {
+    max_chars: Option<usize>,
+    max_tokens: Option<u64>,
+}
+
+impl Guard for PromptLimit {
+    fn scan(&self, _t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
+        Ok(Vec::new())
+    }
+    fn scan_total(&self, texts: &[&str]) -> Option<Hit> {
+        let chars: usize = texts.iter().map(|t| t.chars().count()).sum();
+        let bytes: usize = texts.iter().map(|t| t.len()).sum();
+        let over = self.max_chars.is_some_and(|m| chars > m)
+            || self.max_tokens.is_some_and(|m| estimate_tokens(bytes) > m);
+        over.then_some(Hit {
+            start: 0,
+            end: 0,
+            label: "PROMPT_TOO_LARGE",
+        })
+    }
+}
+
+/// Token estimate from a byte count (about 4 bytes per token for English BPE vocabularies).
+pub fn estimate_tokens(bytes: usize) -> u64 {
+    (bytes as u64).div_ceil(4)
+}
+
+struct RegexGuard(regex::RegexSet, Vec<regex::Regex>);
+
+impl Guard for RegexGuard {
+    fn scan(&self, t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
+        let mut out = Vec::new();
+        for i in self.0.matches(t).iter() {
+            if let Some(re) = self.1.get(i) {
+                out.extend(
+                    re.find_iter(t)
+                        .filter(|m| m.start() < m.end())
+                        .map(|m| Hit {
+                            start: m.start(),
+                            end: m.end(),
+                            label: "DENY_PATTERN",
+                        }),
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+struct Injection {
+    model: Arc<rampart_guard::injection::Model>,
+    threshold: Option<f32>,
+}
+
+impl Guard for Injection {
+    fn scan(&self, t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
+        let v = rampart_guard::injection::classify(&self.model, t);
+        let hit = !v.rules.is_empty() || self.threshold.map_or(v.injection, |th| v.score >= th);
+        Ok(if hit {
+            vec![Hit {
+                start: 0,
+                end: t.len(),
+                label: "PROMPT_INJECTION",
+            }]
+        } else {
+            Vec::new()
+        })
+    }
+    /// Untrusted input only: the system prompt is the application's own (and carries the
+    /// gateway's canary instruction).
+    fn roles(&self) -> Option<&'static [&'static str]> {
+        Some(&["user", "tool", "function"])
+    }
+}
+
+struct Detect(rampart_guard::Guards, Detector);
+
+impl Guard for Detect {
+    fn scan(&self, t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
+        Ok(self
+            .0
+            .check(t, &[self.1])
+            .into_iter()
+            .filter(|f| f.kind != "TRUNCATED")
+            .map(|f| Hit {
+                start: f.bytes.0,
+                end: f.bytes.1,
+                label: f.kind,
+            })
+            .collect())
+    }
+    fn hold_from(&self, t: &str) -> Option<usize> {
+        if self.1 != Detector::Secrets {
+            return None;
+        }
+        // A private-key block is one finding from BEGIN to END: hold from an unclosed BEGIN.
+        let b = t.rfind("-----BEGIN ")?;
+        let rest = t.get(b..)?;
+        (rest.contains("PRIVATE KEY") && !rest.contains("-----END ")).then_some(b)
+    }
+}
+
+struct CanaryGuard;
+
+impl Guard for CanaryGuard {
+    fn scan(&self, t: &str, cx: &Ctx) -> Result<Vec<Hit>, String> {
+        Ok(cx.canary.as_ref().map_or_else(Vec::new, |c| {
+            c.find(t)
+                .into_iter()
+                .map(|f| Hit {
+                    start: f.bytes.0,
+                    end: f.bytes.1,
+                    label: "CANARY_LEAK",
+                })
+                .collect()
+        }))
+    }
+    fn prepare(&self, route: &str, req: &mut Value, cx: &mut Ctx) {
+        if route != "chat" {
+            return;
+        }
+        let mut b = [0u8; 16];
+        rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+        let canary = rampart_guard::leak::Canary::from_random(b);
+        let line = canary.instruction();
+        if let Some(msgs) = req.get_mut("messages").and_then(Value::as_array_mut) {
+            let sys = msgs.iter_mut().find(|m| {
+                matches!(
+                    m.get("role").and_then(Value::as_str),
+                    Some("system" | "developer")
+                )
+            });
+            match sys.and_then(|m| m.get_mut("content")) {
+                Some(Value::String(s)) => {
+                    s.push('\n');
+                    s.push_str(&line);
+                }
+                _ => msgs.insert(0, serde_json::json!({"role": "system", "content": line})),
+            }
+            cx.canary = Some(canary);
+        }
+    }
+}
+
+/// One configured stage.
+pub struct StageDef {
+    /// Name.
+    pub name: String,
+    /// Kind.
+    pub kind: GuardKind,
+    /// Input/output/both.
+    pub stage: Stage,
+    /// Action.
+    pub action: GuardAction,
+    routes: Vec<String>,
+    key_tags: Vec<String>,
+    /// Hold-back window (characters) for streams.
+    pub window: usize,
+    guard: Box<dyn Guard>,
+}
+
+impl StageDef {
+    fn applies(&self, route: &str, tags: &[String]) -> bool {
+        (self.routes.is_empty() || self.routes.iter().any(|r| r == route))
+            && (self.key_tags.is_empty() || self.key_tags.iter().any(|t| tags.contains(t)))
+    }
+    fn on_input(&self) -> bool {
+        matches!(self.stage, Stage::Input | Stage::Both)
+    }
+    fn on_output(&self) -> bool {
+        matches!(self.stage, Stage::Output | Stage::Both)
+    }
+}
+
+/// All stages, in configuration order.
+pub struct Pipeline {
+    /// Stages.
+    pub stages: Vec<StageDef>,
+}
+
+/// A block decision.
+#[derive(Debug, Clone)]
+pub struct Blocked {
+    /// Guard that blocked.
+    pub guard: String,
+    /// What it found.
+    pub label: &'static str,
+}
+
+fn build(
+    g: &GuardConfig,
+    model: &Option<Arc<rampart_guard::injection::Model>>,
+) -> Result<Box<dyn Guard>, String> {
+    Ok(match g.kind {
+        GuardKind::PromptLimit => Box::new(PromptLimit {
+            max_chars: g.max_chars,
+            max_tokens: g.max_tokens,
+        }),
+        GuardKind::Regex => {
+            let set = regex::RegexSetBuilder::new(&g.patterns)
+                .size_limit(4 << 20)
+                .build()
+                .map_err(|e| e.to_string())?;
+            let each = g
+                .patterns
+                .iter()
+                .map(|p| regex::RegexBuilder::new(p).size_limit(1 << 20).build())
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| e.to_string())?;
+            Box::new(RegexGuard(set, each))
+        }
+        GuardKind::Injection => Box::new(Injection {
+            model: model.clone().ok_or("the injection model is not loaded")?,
+            threshold: g.threshold,
+        }),
+        GuardKind::Secrets => Box::new(Detect(rampart_guard::Guards::default(), Detector::Secrets)),
+        GuardKind::Pii => Box::new(Detect(rampart_guard::Guards::default(), Detector::Pii)),
+        GuardKind::Exfil => Box::new(Detect(
+            rampart_guard::Guards {
+                allowed_hosts: g.allowed_hosts.clone(),
+            },
+            Detector::Exfil,
+        )),
+        GuardKind::Canary => Box::new(CanaryGuard),
+    })
+}
+
+fn to_findings(hits: &[Hit]) -> Vec<Finding> {
+    hits.iter()
+        .map(|h| Finding {
+            kind: h.label,
+            start_char: 0,
+            end_char: 0,
+            detector: Detector::Pii,
+            rule: "",
+            bytes: (h.start, h.end),
+        })
+        .collect()
+}
+
+fn summarize(hits: &[Hit]) -> Vec<String> {
+    let mut m: BTreeMap<&str, usize> = BTreeMap::new();
+    for h in hits {
+        *m.entry(h.label).or_default() += 1;
+    }
+    m.into_iter()
+        .map(|(k, n)| {
+            if n == 1 {
+                k.to_string()
+            } else {
+                format!("{k}x{n}")
+            }
+        })
+        .collect()
+}
+
+/// Verdicts being collected for one request: one entry per configured guard and stage.
+pub struct Verdicts(pub Vec<GuardVerdict>);
+
+impl Verdicts {
+    fn set(&mut self, name: &str, stage: &str, verdict: &str, hits: &[Hit], micros: u64) {
+        let rank = |v: &str| match v {
+            "skipped" => 0,
+            "pass" => 1,
+            "flag" => 2,
+            "redact" | "pseudonymise" => 3,
+            _ => 4,
+        };
+        if let Some(v) = self
+            .0
+            .iter_mut()
+            .find(|v| v.guard == name && v.stage == stage)
+        {
+            if rank(verdict) >= rank(&v.verdict) {
+                v.verdict = verdict.to_string();
+            }
+            for f in summarize(hits) {
+                if !v.findings.contains(&f) {
+                    v.findings.push(f);
+                }
+            }
+            v.micros += micros;
+        }
+    }
+}
+
+fn verdict_word(a: GuardAction) -> &'static str {
+    match a {
+        GuardAction::Block => "block",
+        GuardAction::Redact => "redact",
+        GuardAction::Pseudonymise => "pseudonymise",
+        GuardAction::Flag => "flag",
+    }
+}
+
+impl Pipeline {
+    /// Build from the configuration (the injection model is loaded by the caller, verified).
+    pub fn new(
+        cfg: &Config,
+        model: Option<Arc<rampart_guard::injection::Model>>,
+    ) -> crate::error::Result<Pipeline> {
+        let mut stages = Vec::new();
+        for g in &cfg.guards {
+            let guard = build(g, &model).map_err(|e| {
+                crate::error::Error::Config(format!("guard `{}`: {e}", g.name.get_ref()))
+            })?;
+            stages.push(StageDef {
+                name: g.name.get_ref().clone(),
+                kind: g.kind,
+                stage: g.stage,
+                action: g.action,
+                routes: g.routes.clone(),
+                key_tags: g.key_tags.clone(),
+                window: g.window,
+                guard,
+            });
+        }
+        Ok(Pipeline { stages })
+    }
+
+    /// Does any stage need the injection model?
+    pub fn needs_model(cfg: &Config) -> bool {
+        cfg.guards.iter().any(|g| g.kind == GuardKind::Injection)
+    }
+
+    /// Every configured stage as `skipped`, the starting point of a request's verdicts.
+    pub fn skipped(&self) -> Verdicts {
+        let mut v = Vec::new();
+        for s in &self.stages {
+            for (on, st) in [(s.on_input(), "input"), (s.on_output(), "output")] {
+                if on {
+                    v.push(GuardVerdict {
+                        guard: s.name.clone(),
+                        stage: st.into(),
+                        verdict: "skipped".into(),
+                        findings: Vec::new(),
+                        micros: 0,
+                    });
+                }
+            }
+        }
+        Verdicts(v)
+    }
+
+    /// Run input stages over the request, rewriting it for redact/pseudonymise.
+    pub fn input(
+        &self,
+        route: &str,
+        tags: &[String],
+        req: &mut Value,
+        cx: &mut Ctx,
+        verdicts: &mut Verdicts,
+    ) -> Result<(), Blocked> {
+        for s in self.stages.iter().filter(|s| s.applies(route, tags)) {
+            s.guard.prepare(route, req, cx);
+        }
+        for s in self
+            .stages
+            .iter()
+            .filter(|s| s.on_input() && s.applies(route, tags))
+        {
+            let t0 = Instant::now();
+            let mut texts: Vec<&mut String> = match s.guard.roles() {
+                None => texts_mut(route, req),
+                Some(roles) => texts_with_roles(route, req)
+                    .into_iter()
+                    .filter(|(r, _)| r.is_none_or(|r| roles.contains(&r)))
+                    .map(|(_, t)| t)
+                    .collect(),
+            };
+            let total = {
+                let all: Vec<&str> = texts.iter().map(|t| t.as_str()).collect();
+                s.guard.scan_total(&all)
+            };
+            let mut hits_all: Vec<Hit> = total.into_iter().collect();
+            let mut failed = false;
+            for t in texts.iter_mut() {
+                match s.guard.scan(t, cx) {
+                    Ok(hits) if hits.is_empty() => {}
+                    Ok(hits) => {
+                        if matches!(s.action, GuardAction::Redact | GuardAction::Pseudonymise) {
+                            let act = if s.action == GuardAction::Redact {
+                                Action::Redact
+                            } else {
+                                Action::Pseudonymize
+                            };
+                            **t = rampart_guard::redact::apply(
+                                t,
+                                &to_findings(&hits),
+                                act,
+                                &[],
+                                &mut cx.vault,
+                            );
+                        }
+                        hits_all.extend(hits);
+                    }
+                    Err(e) => {
+                        tracing::error!(guard = %s.name, error = %e, "guard failed; blocking");
+                        failed = true;
+                    }
+                }
+            }
+            let us = t0.elapsed().as_micros() as u64;
+            if failed {
+                verdicts.set(&s.name, "input", "error", &hits_all, us);
+                return Err(Blocked {
+                    guard: s.name.clone(),
+                    label: "GUARD_ERROR",
+                });
+            }
+            if hits_all.is_empty() {
+                verdicts.set(&s.name, "input", "pass", &[], us);
+                continue;
+            }
+            // Whole-text findings (injection, size) cannot be redacted: they block or flag.
+            let whole = hits_all
+                .iter()
+                .any(|h| h.start == 0 && (h.end == 0 || matches!(h.label, "PROMPT_INJECTION")));
+            let action =
+                if whole && matches!(s.action, GuardAction::Redact | GuardAction::Pseudonymise) {
+                    GuardAction::Block
+                } else {
+                    s.action
+                };
+            verdicts.set(&s.name, "input", verdict_word(action), &hits_all, us);
+            if action == GuardAction::Block {
+                return Err(Blocked {
+                    guard: s.name.clone(),
+                    label: hits_all.first().map_or("BLOCKED", |h| h.label),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Output stages that apply to this request.
+    pub fn output_stages<'a>(
+        &'a self,
+        route: &'a str,
+        tags: &'a [String],
+    ) -> impl Iterator<Item = &'a StageDef> + 'a {
+        self.stages
+            .iter()
+            .filter(move |s| s.on_output() && s.applies(route, tags))
+    }
+
+    /// Run output stages over one complete text; returns the text to send.
+    pub fn output_text(
+        &self,
+        route: &str,
+        tags: &[String],
+        text: &str,
+        cx: &mut Ctx,
+        verdicts: &mut Verdicts,
+    ) -> Result<String, Blocked> {
+        let mut out = text.to_string();
+        for s in self.output_stages(route, tags) {
+            let t0 = Instant::now();
+            let r = s.guard.scan(&out, cx);
+            let us = t0.elapsed().as_micros() as u64;
+            match r {
+                Err(e) => {
+                    tracing::error!(guard = %s.name, error = %e, "guard failed; blocking");
+                    verdicts.set(&s.name, "output", "error", &[], us);
+                    return Err(Blocked {
+                        guard: s.name.clone(),
+                        label: "GUARD_ERROR",
+                    });
+                }
+                Ok(h) if h.is_empty() => verdicts.set(&s.name, "output", "pass", &[], us),
+                Ok(h) => {
+                    verdicts.set(&s.name, "output", verdict_word(s.action), &h, us);
+                    match s.action {
+                        GuardAction::Block => {
+                            return Err(Blocked {
+                                guard: s.name.clone(),
+                                label: h[0].label,
+                            });
+                        }
+                        GuardAction::Redact | GuardAction::Pseudonymise => {
+                            out = rampart_guard::redact::apply(
+                                &out,
+                                &to_findings(&h),
+                                Action::Redact,
+                                &[],
+                                &mut cx.vault,
+                            );
+                        }
+                        GuardAction::Flag => {}
+                    }
+                }
+            }
+        }
+        if !cx.vault.is_empty() {
+            out = cx.vault.restore(&out);
+        }
+        Ok(out)
+    }
+
+    /// Does a stream of this request need holding back (a blocking or rewriting output guard,
+    /// or pseudonyms to restore)?
+    pub fn holds(&self, route: &str, tags: &[String], cx: &Ctx) -> bool {
+        !cx.vault.is_empty()
+            || self
+                .output_stages(route, tags)
+                .any(|s| s.action != GuardAction::Flag)
+    }
+
+    /// Characters held back for streams.
+    pub fn window(&self, route: &str, tags: &[String]) -> usize {
+        self.output_stages(route, tags)
+            .map(|s| s.window)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// One step of a held-back stream: `held.tail` is already-released text (context),
+    /// `held.pending` the unreleased text. Returns the text to release now (scanned,
+    /// rewritten), leaves the rest pending and keeps a bounded tail. `last`: release
+    /// everything.
+    pub fn release(
+        &self,
+        route: &str,
+        tags: &[String],
+        held: &mut Held,
+        last: bool,
+        cx: &mut Ctx,
+        verdicts: &mut Verdicts,
+    ) -> Result<String, Blocked> {
+        let window = self.window(route, tags);
+        let text = format!("{}{}", held.tail, held.pending);
+        let off = held.tail.len();
+        let mut cut = if last {
+            text.len()
+        } else {
+            back_chars(&text, window).max(off)
+        };
+        if !last {
+            // Never cut inside a word: a pattern or pseudonym must not straddle the cut.
+            if let Some(ws) = text
+                .get(off..cut)
+                .and_then(|s| s.rfind(|c: char| !c.is_alphanumeric() && c != '_' && c != '-'))
+            {
+                cut = off + ws + 1;
+            } else {
+                cut = off;
+            }
+        }
+        let mut all_hits: Vec<Hit> = Vec::new();
+        for s in self.output_stages(route, tags) {
+            if !last && let Some(h) = s.guard.hold_from(&text) {
+                cut = cut.min(h.max(off));
+            }
+        }
+        for s in self.output_stages(route, tags) {
+            let t0 = Instant::now();
+            let r = s.guard.scan(&text, cx);
+            let us = t0.elapsed().as_micros() as u64;
+            let hits: Vec<Hit> = match r {
+                Err(e) => {
+                    tracing::error!(guard = %s.name, error = %e, "guard failed; stopping the stream");
+                    verdicts.set(&s.name, "output", "error", &[], us);
+                    return Err(Blocked {
+                        guard: s.name.clone(),
+                        label: "GUARD_ERROR",
+                    });
+                }
+                // Hits wholly inside released text were dealt with before.
+                Ok(h) => h
+                    .into_iter()
+                    .filter(|h| h.end > off || (h.start == 0 && h.end == text.len()))
+                    .collect(),
+            };
+            if hits.is_empty() {
+                verdicts.set(&s.name, "output", "pass", &[], us);
+                continue;
+            }
+            verdicts.set(&s.name, "output", verdict_word(s.action), &hits, us);
+            match s.action {
+                GuardAction::Block => {
+                    return Err(Blocked {
+                        guard: s.name.clone(),
+                        label: hits[0].label,
+                    });
+                }
+                GuardAction::Flag => {}
+                GuardAction::Redact | GuardAction::Pseudonymise => {
+                    for h in &hits {
+                        if h.start < cut && h.end > cut {
+                            cut = h.start.max(off);
+                        }
+                    }
+                    all_hits.extend(hits.into_iter().filter(|h| h.start >= off && h.end <= cut));
+                }
+            }
+        }
+        let release = text.get(off..cut).unwrap_or("");
+        let shifted: Vec<Hit> = all_hits
+            .iter()
+            .map(|h| Hit {
+                start: h.start - off,
+                end: h.end - off,
+                label: h.label,
+            })
+            .collect();
+        let mut out = if shifted.is_empty() {
+            release.to_string()
+        } else {
+            rampart_guard::redact::apply(
+                release,
+                &to_findings(&shifted),
+                Action::Redact,
+                &[],
+                &mut cx.vault,
+            )
+        };
+        if !cx.vault.is_empty() {
+            out = cx.vault.restore(&out);
+        }
+        held.pending = text.get(cut..).unwrap_or("").to_string();
+        held.tail.push_str(&out);
+        let keep = held.tail.len().saturating_sub(window.saturating_mul(4));
+        let keep = (keep..held.tail.len())
+            .find(|&i| held.tail.is_char_boundary(i))
+            .unwrap_or(held.tail.len());
+        held.tail.drain(..keep);
+        Ok(out)
+    }
+}
+
+/// A stream's held-back state for one choice.
+#[derive(Debug, Default)]
+pub struct Held {
+    /// Released text kept as context (bounded).
+    pub tail: String,
+    /// Text not yet released.
+    pub pending: String,
+}
+
+/// Byte offset `n` characters before the end (0 when shorter).
+fn back_chars(s: &str, n: usize) -> usize {
+    if n == 0 {
+        return s.len();
+    }
+    s.char_indices().rev().nth(n - 1).map_or(0, |(i, _)| i)
+}
+
+/// The texts of a request a guard examines, mutable for rewriting: chat message contents
+/// (strings and text parts), completion prompts, embedding inputs.
+pub fn texts_mut<'a>(route: &str, req: &'a mut Value) -> Vec<&'a mut String> {
+    texts_with_roles(route, req)
+        .into_iter()
+        .map(|(_, t)| t)
+        .collect()
+}
+
+/// [`texts_mut`] with each chat message's role (`None` outside chat).
+pub fn texts_with_roles<'a>(
+    route: &str,
+    req: &'a mut Value,
+) -> Vec<(Option<&'static str>, &'a mut String)> {
+    let mut out = Vec::new();
+    match route {
+        "chat" => {
+            if let Some(msgs) = req.get_mut("messages").and_then(Value::as_array_mut) {
+                for m in msgs {
+                    let role = match m.get("role").and_then(Value::as_str) {
+                        Some("system") => "system",
+                        Some("developer") => "developer",
+                        Some("assistant") => "assistant",
+                        Some("tool") => "tool",
+                        Some("function") => "function",
+                        // Unknown roles are treated as untrusted user input.
+                        _ => "user",
+                    };
+                    match m.get_mut("content") {
+                        Some(Value::String(s)) => out.push((Some(role), s)),
+                        Some(Value::Array(parts)) => {
+                            for p in parts {
+                                if let Some(Value::String(s)) = p.get_mut("text") {
+                                    out.push((Some(role), s));
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+        "completions" | "embeddings" => {
+            let k = if route == "completions" {
+                "prompt"
+            } else {
+                "input"
+            };
+            match req.get_mut(k) {
+                Some(Value::String(s)) => out.push((None, s)),
+                Some(Value::Array(a)) => out.extend(a.iter_mut().filter_map(|v| match v {
+                    Value::String(s) => Some((None, s)),
+                    _ => None,
+                })),
+                _ => {}
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+/// The completion texts of a (non-streamed) response, mutable.
+pub fn output_texts_mut<'a>(route: &str, resp: &'a mut Value) -> Vec<&'a mut String> {
+    let mut out = Vec::new();
+    if let Some(choices) = resp.get_mut("choices").and_then(Value::as_array_mut) {
+        for c in choices {
+            let slot = if route == "chat" {
+                c.get_mut("message").and_then(|m| m.get_mut("content"))
+            } else {
+                c.get_mut("text")
+            };
+            if let Some(Value::String(s)) = slot {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pipeline(toml: &str) -> Pipeline {
+        let cfg = Config::parse(toml).unwrap();
+        Pipeline::new(&cfg, None).unwrap()
+    }
+
+    const REGEX: &str = "[[guards]]\nname = \"deny\"\nkind = \"regex\"\nstage = \"both\"\naction = \"redact\"\npatterns = [\"(?i)project-x\\\\w*\"]\n";
+
+    #[test]
+    fn input_redacts_and_records() {
+        let p = pipeline(REGEX);
+        let mut req = serde_json::json!({"messages": [{"role": "user", "content": "tell me about Project-Xylo now"}]});
+        let mut cx = Ctx::default();
+        let mut v = p.skipped();
+        p.input("chat", &[], &mut req, &mut cx, &mut v).unwrap();
+        assert_eq!(
+            req["messages"][0]["content"],
+            "tell me about [DENY_PATTERN] now"
+        );
+        assert_eq!(v.0[0].verdict, "redact");
+        assert_eq!(v.0[1].verdict, "skipped", "output not run yet");
+    }
+
+    #[test]
+    fn size_limit_blocks_whatever_the_action() {
+        let p = pipeline("[[guards]]\nname = \"size\"\nkind = \"prompt_limit\"\nmax_chars = 10\n");
+        let mut req = serde_json::json!({"messages": [{"role": "user", "content": "0123456"}, {"role": "user", "content": "789ab"}]});
+        let mut v = p.skipped();
+        let e = p
+            .input("chat", &[], &mut req, &mut Ctx::default(), &mut v)
+            .unwrap_err();
+        assert_eq!(e.label, "PROMPT_TOO_LARGE");
+        assert_eq!(v.0[0].verdict, "block");
+    }
+
+    #[test]
+    fn stream_release_never_lets_a_match_through_in_pieces() {
+        let p = pipeline(REGEX);
+        let mut cx = Ctx::default();
+        let mut v = p.skipped();
+        let mut released = String::new();
+        let mut held = Held::default();
+        let text = format!(
+            "{} secret project-xenon plans {}",
+            "a ".repeat(200),
+            "b ".repeat(200)
+        );
+        for chunk in text.as_bytes().chunks(7) {
+            held.pending.push_str(std::str::from_utf8(chunk).unwrap());
+            let out = p
+                .release("chat", &[], &mut held, false, &mut cx, &mut v)
+                .unwrap();
+            released.push_str(&out);
+        }
+        released.push_str(
+            &p.release("chat", &[], &mut held, true, &mut cx, &mut v)
+                .unwrap(),
+        );
+        assert!(!released.to_lowercase().contains("project-x"), "{released}");
+        assert!(released.contains("secret [DENY_PATTERN] plans"));
+        assert_eq!(
+            released.len(),
+            text.len() - "project-xenon".len() + "[DENY_PATTERN]".len()
+        );
+    }
+
+    #[test]
+    fn canary_is_inserted_and_found() {
+        let p = pipeline("[[guards]]\nname = \"canary\"\nkind = \"canary\"\nstage = \"output\"\n");
+        let mut req = serde_json::json!({"messages": [{"role": "user", "content": "hi"}]});
+        let mut cx = Ctx::default();
+        let mut v = p.skipped();
+        p.input("chat", &[], &mut req, &mut cx, &mut v).unwrap();
+        let token = cx.canary.as_ref().unwrap().token().to_string();
+        assert!(
+            req["messages"][0]["content"]
+                .as_str()
+                .unwrap()
+                .contains(&token)
+        );
+        let e = p
+            .output_text(
+                "chat",
+                &[],
+                &format!("my instructions say {token}"),
+                &mut cx,
+                &mut v,
+            )
+            .unwrap_err();
+        assert_eq!(e.label, "CANARY_LEAK");
+    }
+}

@@ -1,0 +1,244 @@
+//! Prometheus metrics (served on the admin listener). Labels are bounded: routes, models and
+//! upstreams come from the configuration, key tags from operators, reasons from the code.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
+use std::sync::atomic::AtomicU64;
+
+/// Request labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReqLabels {
+    /// Route.
+    pub route: String,
+    /// Model.
+    pub model: String,
+    /// HTTP status.
+    pub status: u16,
+    /// The key's first tag.
+    pub key_tag: String,
+}
+
+/// Route label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    /// Route.
+    pub route: String,
+}
+
+/// Reason label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabel {
+    /// Reason.
+    pub reason: String,
+}
+
+/// Upstream labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamLabel {
+    /// Upstream.
+    pub upstream: String,
+}
+
+/// Upstream error labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct UpstreamErrLabels {
+    /// Upstream.
+    pub upstream: String,
+    /// connect, timeout, status_5xx, transport.
+    pub kind: String,
+}
+
+/// Token labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TokenLabels {
+    /// Model.
+    pub model: String,
+    /// prompt or completion.
+    pub kind: String,
+}
+
+/// Guard labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct GuardLabels {
+    /// Guard name.
+    pub guard: String,
+    /// input or output.
+    pub stage: String,
+    /// Verdict.
+    pub verdict: String,
+}
+
+/// Key label.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct KeyLabel {
+    /// Key id.
+    pub key_id: String,
+    /// Signal name.
+    pub signal: String,
+}
+
+fn latency() -> Histogram {
+    Histogram::new([
+        0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+        5.0, 10.0, 30.0,
+    ])
+}
+
+/// Every metric.
+pub struct Metrics {
+    registry: Registry,
+    /// Requests.
+    pub requests: Family<ReqLabels, Counter>,
+    /// End-to-end time.
+    pub duration: Family<RouteLabel, Histogram>,
+    /// Time in the gateway only.
+    pub overhead: Family<RouteLabel, Histogram>,
+    /// Time waiting for upstreams.
+    pub upstream_time: Family<UpstreamLabel, Histogram>,
+    /// Tokens.
+    pub tokens: Family<TokenLabels, Counter>,
+    /// Rejections by reason.
+    pub rejections: Family<ReasonLabel, Counter>,
+    /// Upstream errors.
+    pub upstream_errors: Family<UpstreamErrLabels, Counter>,
+    /// Circuit state (0 closed, 1 open, 2 half-open).
+    pub circuit: Family<UpstreamLabel, Gauge>,
+    /// Audit write lag.
+    pub audit_lag: Histogram,
+    /// Audit write failures.
+    pub audit_errors: Counter,
+    /// Guard verdicts.
+    pub guards: Family<GuardLabels, Counter>,
+    /// Extraction signals per key (x1000).
+    pub extraction: Family<KeyLabel, Gauge<f64, AtomicU64>>,
+    /// Requests let through because the counter store failed and fail-open is set.
+    pub fail_open: Counter,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("rampart");
+        let requests = Family::<ReqLabels, Counter>::default();
+        registry.register(
+            "requests",
+            "Requests by route, model, status and key tag",
+            requests.clone(),
+        );
+        let duration =
+            Family::<RouteLabel, Histogram>::new_with_constructor(latency as fn() -> Histogram);
+        registry.register(
+            "request_duration_seconds",
+            "End-to-end request time",
+            duration.clone(),
+        );
+        let overhead =
+            Family::<RouteLabel, Histogram>::new_with_constructor(latency as fn() -> Histogram);
+        registry.register(
+            "gateway_overhead_seconds",
+            "Time spent in the gateway (end-to-end minus upstream)",
+            overhead.clone(),
+        );
+        let upstream_time =
+            Family::<UpstreamLabel, Histogram>::new_with_constructor(latency as fn() -> Histogram);
+        registry.register(
+            "upstream_duration_seconds",
+            "Time waiting for the upstream",
+            upstream_time.clone(),
+        );
+        let tokens = Family::<TokenLabels, Counter>::default();
+        registry.register("tokens", "Tokens by model and kind", tokens.clone());
+        let rejections = Family::<ReasonLabel, Counter>::default();
+        registry.register(
+            "rejections",
+            "Requests refused by reason",
+            rejections.clone(),
+        );
+        let upstream_errors = Family::<UpstreamErrLabels, Counter>::default();
+        registry.register(
+            "upstream_errors",
+            "Failed upstream attempts",
+            upstream_errors.clone(),
+        );
+        let circuit = Family::<UpstreamLabel, Gauge>::default();
+        registry.register(
+            "circuit_state",
+            "Circuit breaker: 0 closed, 1 open, 2 half-open",
+            circuit.clone(),
+        );
+        let audit_lag = Histogram::new([
+            0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
+        ]);
+        registry.register(
+            "audit_write_lag_seconds",
+            "Time from a record's submission to its durable commit",
+            audit_lag.clone(),
+        );
+        let audit_errors = Counter::default();
+        registry.register(
+            "audit_write_errors",
+            "Audit commits that failed",
+            audit_errors.clone(),
+        );
+        let guards = Family::<GuardLabels, Counter>::default();
+        registry.register("guard_verdicts", "Guard verdicts", guards.clone());
+        let extraction = Family::<KeyLabel, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "extraction_signal",
+            "Model-extraction signals per key (0..1)",
+            extraction.clone(),
+        );
+        let fail_open = Counter::default();
+        registry.register(
+            "fail_open",
+            "Requests let through unmetered because the counter store failed",
+            fail_open.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            duration,
+            overhead,
+            upstream_time,
+            tokens,
+            rejections,
+            upstream_errors,
+            circuit,
+            audit_lag,
+            audit_errors,
+            guards,
+            extraction,
+            fail_open,
+        }
+    }
+}
+
+impl Metrics {
+    /// Text exposition format.
+    pub fn encode(&self) -> String {
+        let mut s = String::new();
+        let _ = prometheus_client::encoding::text::encode(&mut s, &self.registry);
+        s
+    }
+
+    /// Count a rejection.
+    pub fn reject(&self, reason: &str) {
+        self.rejections
+            .get_or_create(&ReasonLabel {
+                reason: reason.to_string(),
+            })
+            .inc();
+    }
+}
+
+impl crate::audit::AuditObserver for Metrics {
+    fn write_lag(&self, secs: f64) {
+        self.audit_lag.observe(secs);
+    }
+    fn write_error(&self) {
+        self.audit_errors.inc();
+    }
+}

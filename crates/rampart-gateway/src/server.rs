@@ -1,0 +1,1378 @@
+//! The gateway: one fail-closed decision point per request.
+//!
+//! authenticate → endpoint → parse → model → scopes → extraction signals → quota and rate
+//! (atomic reservation) → input guards → forward (failover) → output guards → account
+//! (reconcile tokens) → audit (durable) → respond.
+//!
+//! Every exit writes one audit record before the client gets its answer.
+
+use crate::audit::{AuditLog, ContentKey, GuardVerdict, Record};
+use crate::config::{Config, FailMode};
+use crate::counters::{Counters, Exceeded, Limits as CLimits, Windows};
+use crate::error::{Error, Result};
+use crate::extraction::Tracker;
+use crate::guards::{Ctx, Held, Pipeline, Verdicts, estimate_tokens, output_texts_mut, texts_mut};
+use crate::keys::{KeyRecord, KeyStore};
+use crate::metrics::{
+    GuardLabels, KeyLabel, Metrics, ReqLabels, RouteLabel, TokenLabels, UpstreamErrLabels,
+    UpstreamLabel,
+};
+use crate::openai;
+use crate::upstream::{Circuit, FailKind, Upstreams};
+use arc_swap::ArcSwap;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path as AxPath, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// Everything a request needs.
+pub struct Gateway {
+    /// Current configuration (reloadable).
+    pub cfg: ArcSwap<Config>,
+    /// Current guard pipeline.
+    pub pipeline: ArcSwap<Pipeline>,
+    /// Upstreams.
+    pub upstreams: ArcSwap<Upstreams>,
+    /// Keys.
+    pub keys: KeyStore,
+    /// Counters.
+    pub counters: Counters,
+    /// Audit log.
+    pub audit: AuditLog,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Extraction signals.
+    pub tracker: Tracker,
+    /// Content encryption (opt-in).
+    pub content_key: Option<ContentKey>,
+    /// The verified injection model, when a guard uses it.
+    pub model: Option<Arc<rampart_guard::injection::Model>>,
+    /// SHA-256 of the admin token (none: admin API refuses).
+    pub admin_token: Option<[u8; 32]>,
+    /// Configuration file, for reloads.
+    pub config_path: Option<PathBuf>,
+}
+
+type Shared = Arc<Gateway>;
+
+fn request_id() -> String {
+    let mut b = [0u8; 12];
+    rand_core::RngCore::fill_bytes(&mut rand_core::OsRng, &mut b);
+    format!("req_{}", hex::encode(b))
+}
+
+fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // civil from days
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        sod / 3600,
+        sod % 3600 / 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+/// One request in flight: what the audit record and metrics will say.
+struct Flight {
+    t0: Instant,
+    rec: Record,
+    tag: String,
+    upstream_time: Duration,
+}
+
+impl Flight {
+    fn new(route: &str) -> Flight {
+        let ms = crate::audit::now_ms();
+        Flight {
+            t0: Instant::now(),
+            rec: Record {
+                time: rfc3339(ms),
+                ts_ms: ms,
+                request_id: request_id(),
+                route: route.into(),
+                ..Default::default()
+            },
+            tag: "none".into(),
+            upstream_time: Duration::ZERO,
+        }
+    }
+}
+
+impl Gateway {
+    /// Finish a request: metrics, audit (durable), then the response. An audit failure turns
+    /// the answer into a 503: no response leaves without its record.
+    async fn finish(&self, mut f: Flight, resp: Response) -> Response {
+        let total = f.t0.elapsed();
+        f.rec.status = resp.status().as_u16();
+        f.rec.upstream_ms = f.upstream_time.as_secs_f64() * 1000.0;
+        f.rec.gateway_ms = total.saturating_sub(f.upstream_time).as_secs_f64() * 1000.0;
+        self.observe(&f, total);
+        let rid = f.rec.request_id.clone();
+        match self.audit.write(f.rec).await {
+            Ok(_) => resp,
+            Err(e) => {
+                tracing::error!(request_id = %rid, error = %e, "audit write failed; refusing the response");
+                self.metrics.reject("audit_unavailable");
+                openai::error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "server_error",
+                    "audit_unavailable",
+                    "The audit log is unavailable; the request was not completed.",
+                    &rid,
+                )
+            }
+        }
+    }
+
+    fn observe(&self, f: &Flight, total: Duration) {
+        let m = &self.metrics;
+        m.requests
+            .get_or_create(&ReqLabels {
+                route: f.rec.route.clone(),
+                model: f.rec.model.clone(),
+                status: f.rec.status,
+                key_tag: f.tag.clone(),
+            })
+            .inc();
+        let rl = RouteLabel {
+            route: f.rec.route.clone(),
+        };
+        m.duration.get_or_create(&rl).observe(total.as_secs_f64());
+        m.overhead
+            .get_or_create(&rl)
+            .observe(total.saturating_sub(f.upstream_time).as_secs_f64());
+        if !f.rec.upstream.is_empty() {
+            m.upstream_time
+                .get_or_create(&UpstreamLabel {
+                    upstream: f.rec.upstream.clone(),
+                })
+                .observe(f.upstream_time.as_secs_f64());
+        }
+        if f.rec.prompt_tokens + f.rec.completion_tokens > 0 {
+            m.tokens
+                .get_or_create(&TokenLabels {
+                    model: f.rec.model.clone(),
+                    kind: "prompt".into(),
+                })
+                .inc_by(f.rec.prompt_tokens);
+            m.tokens
+                .get_or_create(&TokenLabels {
+                    model: f.rec.model.clone(),
+                    kind: "completion".into(),
+                })
+                .inc_by(f.rec.completion_tokens);
+        }
+        for g in &f.rec.guards {
+            m.guards
+                .get_or_create(&GuardLabels {
+                    guard: g.guard.clone(),
+                    stage: g.stage.clone(),
+                    verdict: g.verdict.clone(),
+                })
+                .inc();
+        }
+    }
+
+    async fn refuse(
+        &self,
+        mut f: Flight,
+        status: StatusCode,
+        kind: &str,
+        code: &str,
+        msg: &str,
+    ) -> Response {
+        self.metrics.reject(code);
+        f.rec.reason = Some(code.to_string());
+        let r = openai::error(status, kind, code, msg, &f.rec.request_id);
+        self.finish(f, r).await
+    }
+
+    async fn authenticate(
+        &self,
+        headers: &HeaderMap,
+        f: &mut Flight,
+    ) -> std::result::Result<Arc<KeyRecord>, (StatusCode, &'static str, &'static str)> {
+        let Some(auth) = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+        else {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "missing_api_key",
+                "No API key: send `Authorization: Bearer <key>`.",
+            ));
+        };
+        let secret = auth.strip_prefix("Bearer ").map(str::trim).unwrap_or("");
+        if secret.is_empty() || secret.len() > 256 {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                "Invalid API key.",
+            ));
+        }
+        let key = match self.keys.lookup(secret).await {
+            Ok(Some(k)) => k,
+            Ok(None) => {
+                return Err((
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_api_key",
+                    "Invalid API key.",
+                ));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "key store unavailable");
+                return Err((
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "key_store_unavailable",
+                    "The key store is unavailable; try again later.",
+                ));
+            }
+        };
+        f.rec.key_id = key.id.clone();
+        f.tag = key.metric_tag().to_string();
+        if !key.active(f.rec.ts_ms / 1000) {
+            return Err((
+                StatusCode::UNAUTHORIZED,
+                "invalid_api_key",
+                "This API key has been revoked or has expired.",
+            ));
+        }
+        Ok(key)
+    }
+}
+
+/// Public routes.
+pub fn public_router(gw: Shared) -> Router {
+    Router::new()
+        .route("/v1/chat/completions", post(chat))
+        .route("/v1/completions", post(completions))
+        .route("/v1/embeddings", post(embeddings))
+        .route("/v1/models", get(models))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(gw)
+}
+
+async fn not_found() -> Response {
+    openai::error(
+        StatusCode::NOT_FOUND,
+        "invalid_request_error",
+        "unknown_url",
+        "Unknown request URL. See /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models.",
+        &request_id(),
+    )
+}
+
+async fn method_not_allowed() -> Response {
+    openai::error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "invalid_request_error",
+        "method_not_allowed",
+        "Method not allowed for this URL.",
+        &request_id(),
+    )
+}
+
+async fn chat(State(gw): State<Shared>, req: Request) -> Response {
+    handle(gw, "chat", req).await
+}
+async fn completions(State(gw): State<Shared>, req: Request) -> Response {
+    handle(gw, "completions", req).await
+}
+async fn embeddings(State(gw): State<Shared>, req: Request) -> Response {
+    handle(gw, "embeddings", req).await
+}
+
+async fn models(State(gw): State<Shared>, headers: HeaderMap) -> Response {
+    let mut f = Flight::new("models");
+    let key = match gw.authenticate(&headers, &mut f).await {
+        Ok(k) => k,
+        Err((s, code, msg)) => return gw.refuse(f, s, "invalid_request_error", code, msg).await,
+    };
+    let cfg = gw.cfg.load();
+    let data: Vec<Value> = cfg
+        .models
+        .iter()
+        .filter(|m| key.allows_model(m.name.get_ref()))
+        .map(|m| serde_json::json!({"id": m.name.get_ref(), "object": "model", "created": 0, "owned_by": "rampart"}))
+        .collect();
+    let r = with_id(
+        Json(serde_json::json!({"object": "list", "data": data})).into_response(),
+        &f.rec.request_id,
+    );
+    gw.finish(f, r).await
+}
+
+fn with_id(mut r: Response, id: &str) -> Response {
+    if let Ok(v) = HeaderValue::from_str(id) {
+        r.headers_mut().insert("x-request-id", v);
+    }
+    r
+}
+
+fn sha256_hex(b: &[u8]) -> String {
+    hex::encode(Sha256::digest(b))
+}
+
+async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
+    let mut f = Flight::new(route);
+    let cfg = gw.cfg.load_full();
+    let pipeline = gw.pipeline.load_full();
+    f.rec.guards = pipeline.skipped().0;
+    let (parts, body) = req.into_parts();
+
+    // Authenticate.
+    let key = match gw.authenticate(&parts.headers, &mut f).await {
+        Ok(k) => k,
+        Err((s, code, msg)) => return gw.refuse(f, s, "invalid_request_error", code, msg).await,
+    };
+    if !key.allows_endpoint(route) {
+        return gw
+            .refuse(
+                f,
+                StatusCode::FORBIDDEN,
+                "permission_error",
+                "endpoint_not_allowed",
+                &format!("This key may not call the `{route}` endpoint."),
+            )
+            .await;
+    }
+
+    // Body (bounded), then JSON.
+    let limit = key
+        .spec
+        .max_body_bytes
+        .map_or(cfg.limits.max_body_bytes, |k| {
+            k.min(cfg.limits.max_body_bytes)
+        });
+    let body = match axum::body::to_bytes(body, limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            return gw
+                .refuse(
+                    f,
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "invalid_request_error",
+                    "request_too_large",
+                    &format!("Request body larger than {limit} bytes."),
+                )
+                .await;
+        }
+    };
+    f.rec.prompt_sha256 = sha256_hex(&body);
+    f.rec.prompt_bytes = body.len() as u64;
+    let mut v: Value = match serde_json::from_slice(&body) {
+        Ok(v @ Value::Object(_)) => v,
+        _ => {
+            return gw
+                .refuse(
+                    f,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "invalid_json",
+                    "The request body is not a JSON object.",
+                )
+                .await;
+        }
+    };
+    let Some(model) = v.get("model").and_then(Value::as_str).map(str::to_string) else {
+        return gw
+            .refuse(
+                f,
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "missing_model",
+                "The request names no `model`.",
+            )
+            .await;
+    };
+    f.rec.model = model.chars().take(128).collect();
+    let Some(mcfg) = cfg.model(&model).filter(|_| key.allows_model(&model)) else {
+        // Same answer for unknown and not granted: a key cannot probe which models exist.
+        let msg = format!(
+            "The model `{}` does not exist or you do not have access to it.",
+            f.rec.model
+        );
+        return gw
+            .refuse(
+                f,
+                StatusCode::NOT_FOUND,
+                "invalid_request_error",
+                "model_not_found",
+                &msg,
+            )
+            .await;
+    };
+    for s in openai::needed_scopes(route, &v) {
+        if !key.has_scope(s) {
+            return gw
+                .refuse(
+                    f,
+                    StatusCode::FORBIDDEN,
+                    "permission_error",
+                    "scope_not_granted",
+                    &format!("This key lacks the `{s}` scope."),
+                )
+                .await;
+        }
+    }
+    let stream = v.get("stream").and_then(Value::as_bool).unwrap_or(false);
+    f.rec.stream = stream;
+
+    // Extraction signals over the prompt text.
+    let now = crate::audit::now_ms();
+    let w = Windows::at(now.max(0) as u64);
+    let mut rpm = key.spec.rpm;
+    if cfg.extraction.enabled {
+        let text: String = texts_mut(route, &mut v)
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let sig = gw.tracker.observe(&key.id, &text, w.minute);
+        for (name, val) in [
+            ("volume", sig.volume),
+            ("templated", sig.templated),
+            ("breadth", sig.breadth),
+            ("score", sig.score),
+        ] {
+            gw.metrics
+                .extraction
+                .get_or_create(&KeyLabel {
+                    key_id: key.id.clone(),
+                    signal: name.into(),
+                })
+                .set(val);
+        }
+        if sig.score >= cfg.extraction.alert_score {
+            f.rec.extraction = serde_json::to_value(sig).ok();
+            if cfg.extraction.throttle {
+                let base = rpm.unwrap_or(60);
+                rpm = Some(((base as f64 * cfg.extraction.throttle_share).floor() as u64).max(1));
+            }
+        }
+    }
+
+    // Quota and rate: reserve the worst case, reconcile later.
+    let prompt_est = estimate_tokens(texts_mut(route, &mut v).iter().map(|s| s.len()).sum());
+    let reserve = prompt_est
+        + if route == "embeddings" {
+            0
+        } else {
+            openai::max_completion(&v, cfg.limits.default_completion_tokens)
+        };
+    let lim = CLimits {
+        rpm,
+        tpm: key.spec.tpm,
+        tpd: key.spec.tokens_per_day,
+        tpmo: key.spec.tokens_per_month,
+    };
+    let mut reserved = true;
+    match gw.counters.reserve(&key.id, &lim, reserve, &w).await {
+        Ok(None) => {}
+        Ok(Some(x)) => {
+            let (code, msg) = match x {
+                Exceeded::Rpm => (
+                    "rate_limit_exceeded",
+                    "Rate limit reached (requests per minute).",
+                ),
+                Exceeded::Tpm => (
+                    "rate_limit_exceeded",
+                    "Rate limit reached (tokens per minute).",
+                ),
+                Exceeded::Day => ("insufficient_quota", "Daily token quota exhausted."),
+                Exceeded::Month => ("insufficient_quota", "Monthly token quota exhausted."),
+            };
+            gw.metrics.reject(x.as_str());
+            f.rec.reason = Some(x.as_str().into());
+            let mut r = openai::error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limit_error",
+                code,
+                msg,
+                &f.rec.request_id,
+            );
+            let retry = if matches!(x, Exceeded::Rpm | Exceeded::Tpm) {
+                w.retry_after()
+            } else {
+                3600
+            };
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry));
+            return gw.finish(f, r).await;
+        }
+        Err(e) => match cfg.storage.on_counter_error {
+            FailMode::Closed => {
+                tracing::error!(error = %e, "counter store unavailable; refusing (fail closed)");
+                return gw
+                    .refuse(
+                        f,
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "server_error",
+                        "limits_unavailable",
+                        "Limits cannot be checked right now; try again later.",
+                    )
+                    .await;
+            }
+            FailMode::Open => {
+                tracing::warn!(error = %e, request_id = %f.rec.request_id, "counter store unavailable; letting the request through unmetered (on_counter_error = \"open\")");
+                gw.metrics.fail_open.inc();
+                reserved = false;
+            }
+        },
+    }
+    let refund = |gw: Shared, key: String| async move {
+        if reserved {
+            let _ = gw.counters.settle(&key, -(reserve as i64), &w).await;
+        }
+    };
+
+    // Input guards.
+    let mut cx = Ctx::default();
+    let mut verdicts = Verdicts(std::mem::take(&mut f.rec.guards));
+    let tags = key.spec.tags.clone();
+    if let Err(b) = pipeline.input(route, &tags, &mut v, &mut cx, &mut verdicts) {
+        f.rec.guards = verdicts.0;
+        refund(gw.clone(), key.id.clone()).await;
+        let msg = format!(
+            "The request was blocked by the `{}` guard ({}).",
+            b.guard, b.label
+        );
+        return gw
+            .refuse(
+                f,
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "content_policy_violation",
+                &msg,
+            )
+            .await;
+    }
+
+    // Forward.
+    let client_wants_usage = v
+        .get("stream_options")
+        .and_then(|o| o.get("include_usage"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if let Some(obj) = v.as_object_mut() {
+        obj.insert(
+            "model".into(),
+            Value::String(mcfg.upstream_model.clone().unwrap_or_else(|| model.clone())),
+        );
+        if stream && route != "embeddings" {
+            obj.insert(
+                "stream_options".into(),
+                serde_json::json!({"include_usage": true}),
+            );
+        }
+    }
+    let out_body = Bytes::from(serde_json::to_vec(&v).unwrap_or_default());
+    let order: Vec<String> = mcfg.upstreams.iter().map(|u| u.get_ref().clone()).collect();
+    let ups = gw.upstreams.load_full();
+    let t_up = Instant::now();
+    let metrics = gw.metrics.clone();
+    let on_fail = move |u: &crate::upstream::Upstream, k: FailKind| {
+        metrics
+            .upstream_errors
+            .get_or_create(&UpstreamErrLabels {
+                upstream: u.name.clone(),
+                kind: k.as_str().into(),
+            })
+            .inc();
+        let state = match u.circuit(crate::audit::now_ms()) {
+            Circuit::Closed => 0,
+            Circuit::Open => 1,
+            Circuit::HalfOpen => 2,
+        };
+        metrics
+            .circuit
+            .get_or_create(&UpstreamLabel {
+                upstream: u.name.clone(),
+            })
+            .set(state);
+    };
+    let fwd = ups
+        .forward(
+            &order,
+            openai::path_of(route),
+            out_body.clone(),
+            &cfg.limits,
+            &on_fail,
+        )
+        .await;
+    let fwd = match fwd {
+        Ok(x) => x,
+        Err(ex) => {
+            f.upstream_time = t_up.elapsed();
+            f.rec.attempts = ex.attempts;
+            f.rec.guards = verdicts.0;
+            refund(gw.clone(), key.id.clone()).await;
+            let (status, code, msg) = match (ex.attempts, ex.last) {
+                (0, _) => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "upstream_unavailable",
+                    "Every upstream for this model is unavailable (circuit open); try again later.",
+                ),
+                (_, Some(FailKind::Timeout)) => (
+                    StatusCode::GATEWAY_TIMEOUT,
+                    "upstream_timeout",
+                    "The upstream did not answer in time.",
+                ),
+                _ => (
+                    StatusCode::BAD_GATEWAY,
+                    "upstream_error",
+                    "The upstream failed to answer.",
+                ),
+            };
+            let _ = ex.last_status;
+            return gw.refuse(f, status, "server_error", code, msg).await;
+        }
+    };
+    for u in &ups.list {
+        gw.metrics
+            .circuit
+            .get_or_create(&UpstreamLabel {
+                upstream: u.name.clone(),
+            })
+            .set(match u.circuit(crate::audit::now_ms()) {
+                Circuit::Closed => 0,
+                Circuit::Open => 1,
+                Circuit::HalfOpen => 2,
+            });
+    }
+    f.rec.upstream = fwd.upstream.name.clone();
+    f.rec.attempts = fwd.attempts;
+    let status = fwd.response.status();
+    let is_sse = fwd
+        .response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|c| c.starts_with("text/event-stream"));
+
+    if stream && is_sse && status.is_success() {
+        let ctx = StreamJob {
+            gw: gw.clone(),
+            f,
+            route,
+            tags,
+            cx,
+            verdicts,
+            pipeline,
+            key_id: key.id.clone(),
+            reserve: if reserved { reserve } else { 0 },
+            w,
+            prompt_est,
+            client_wants_usage,
+            t_up,
+            content: gw
+                .content_key
+                .is_some()
+                .then(|| String::from_utf8_lossy(&out_body).into_owned()),
+            idle: Duration::from_millis(cfg.limits.stream_idle_timeout_ms),
+        };
+        let (tx, rx) = mpsc::channel::<std::result::Result<Bytes, std::io::Error>>(8);
+        let rid = ctx.f.rec.request_id.clone();
+        tokio::spawn(pump(ctx, fwd.response, tx));
+        let body = Body::from_stream(tokio_stream_from(rx));
+        let mut r = Response::new(body);
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/event-stream"),
+        );
+        r.headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+        return with_id(r, &rid);
+    }
+
+    // Whole response.
+    let read = tokio::time::timeout(
+        Duration::from_millis(cfg.limits.response_timeout_ms),
+        read_limited(fwd.response, 64 << 20),
+    )
+    .await;
+    f.upstream_time = t_up.elapsed();
+    let body = match read {
+        Ok(Ok(b)) => b,
+        _ => {
+            f.rec.guards = verdicts.0;
+            refund(gw.clone(), key.id.clone()).await;
+            return gw
+                .refuse(
+                    f,
+                    StatusCode::BAD_GATEWAY,
+                    "server_error",
+                    "upstream_error",
+                    "The upstream's response could not be read.",
+                )
+                .await;
+        }
+    };
+    let mut parsed: Option<Value> = serde_json::from_slice(&body).ok();
+    let (pt, ct, est) = match parsed.as_ref().and_then(openai::usage) {
+        Some((p, c)) => (p, c, false),
+        None => (prompt_est, 0, true),
+    };
+    f.rec.prompt_tokens = pt;
+    f.rec.completion_tokens = ct;
+    f.rec.tokens_estimated = est;
+    if reserved {
+        let _ = gw
+            .counters
+            .settle(&key.id, (pt + ct) as i64 - reserve as i64, &w)
+            .await;
+    }
+    let mut out = body.clone();
+    let mut completion = String::new();
+    if status.is_success() && route != "embeddings" {
+        let has_output_stages =
+            pipeline.output_stages(route, &tags).next().is_some() || !cx.vault.is_empty();
+        if let Some(p) = parsed.as_mut() {
+            let mut changed = false;
+            for t in output_texts_mut(route, p) {
+                if has_output_stages {
+                    match pipeline.output_text(route, &tags, t, &mut cx, &mut verdicts) {
+                        Ok(new) => {
+                            if new != *t {
+                                *t = new;
+                                changed = true;
+                            }
+                        }
+                        Err(b) => {
+                            f.rec.guards = verdicts.0;
+                            f.rec.completion_sha256 = sha256_hex(&body);
+                            f.rec.completion_bytes = body.len() as u64;
+                            let msg = format!(
+                                "The response was blocked by the `{}` guard ({}).",
+                                b.guard, b.label
+                            );
+                            return gw
+                                .refuse(
+                                    f,
+                                    StatusCode::BAD_REQUEST,
+                                    "invalid_request_error",
+                                    "content_policy_violation",
+                                    &msg,
+                                )
+                                .await;
+                        }
+                    }
+                }
+                completion.push_str(t);
+            }
+            if changed {
+                out = Bytes::from(serde_json::to_vec(p).unwrap_or_default());
+            }
+        } else if has_output_stages {
+            // An answer the guards cannot read does not pass them.
+            f.rec.guards = verdicts.0;
+            return gw
+                .refuse(
+                    f,
+                    StatusCode::BAD_GATEWAY,
+                    "server_error",
+                    "upstream_error",
+                    "The upstream's response is not JSON; output guards cannot check it.",
+                )
+                .await;
+        }
+    }
+    f.rec.guards = verdicts.0;
+    f.rec.completion_sha256 = sha256_hex(if completion.is_empty() {
+        &body
+    } else {
+        completion.as_bytes()
+    });
+    f.rec.completion_bytes = if completion.is_empty() {
+        body.len()
+    } else {
+        completion.len()
+    } as u64;
+    if let Some(k) = &gw.content_key {
+        let plain = serde_json::json!({"request": String::from_utf8_lossy(&out_body), "response": String::from_utf8_lossy(&out)});
+        f.rec.content = k.seal(plain.to_string().as_bytes(), &f.rec.request_id).ok();
+    }
+    let mut r = Response::new(Body::from(out));
+    *r.status_mut() = StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY);
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    let rid = f.rec.request_id.clone();
+    gw.finish(f, with_id(r, &rid)).await
+}
+
+async fn read_limited(resp: reqwest::Response, limit: usize) -> std::result::Result<Bytes, ()> {
+    let mut s = resp.bytes_stream();
+    let mut buf = Vec::new();
+    while let Some(c) = s.next().await {
+        let c = c.map_err(|_| ())?;
+        if buf.len() + c.len() > limit {
+            return Err(());
+        }
+        buf.extend_from_slice(&c);
+    }
+    Ok(Bytes::from(buf))
+}
+
+fn tokio_stream_from(
+    mut rx: mpsc::Receiver<std::result::Result<Bytes, std::io::Error>>,
+) -> impl futures_util::Stream<Item = std::result::Result<Bytes, std::io::Error>> {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+struct StreamJob {
+    gw: Shared,
+    f: Flight,
+    route: &'static str,
+    tags: Vec<String>,
+    cx: Ctx,
+    verdicts: Verdicts,
+    pipeline: Arc<Pipeline>,
+    key_id: String,
+    reserve: u64,
+    w: Windows,
+    prompt_est: u64,
+    client_wants_usage: bool,
+    t_up: Instant,
+    content: Option<String>,
+    idle: Duration,
+}
+
+const MAX_EVENT: usize = 1 << 20;
+const MAX_KEPT: usize = 4 << 20;
+
+/// Read the upstream's events, scan, forward with backpressure (the channel holds 8 chunks:
+/// a slow client slows the upstream read), then audit before the final `[DONE]`.
+async fn pump(
+    mut j: StreamJob,
+    resp: reqwest::Response,
+    tx: mpsc::Sender<std::result::Result<Bytes, std::io::Error>>,
+) {
+    let holding = j.pipeline.holds(j.route, &j.tags, &j.cx);
+    let mut upstream = resp.bytes_stream();
+    let mut buf: Vec<u8> = Vec::new();
+    let mut choices: std::collections::BTreeMap<u64, Held> = Default::default();
+    let mut completion = String::new();
+    let mut usage: Option<(u64, u64)> = None;
+    let mut saw_done = false;
+    let mut reason: Option<&'static str> = None;
+    let mut template: Option<Value> = None;
+    let mut waited = Duration::ZERO;
+    'read: loop {
+        let t = Instant::now();
+        let next = tokio::time::timeout(j.idle, upstream.next()).await;
+        waited += t.elapsed();
+        let chunk = match next {
+            Err(_) => {
+                reason = Some("upstream_stream_timeout");
+                break;
+            }
+            Ok(None) => break,
+            Ok(Some(Err(_))) => {
+                reason = Some("upstream_stream_error");
+                break;
+            }
+            Ok(Some(Ok(c))) => c,
+        };
+        buf.extend_from_slice(&chunk);
+        while let Some((end, skip)) = event_end(&buf) {
+            let ev: Vec<u8> = buf.drain(..end + skip).collect();
+            let Some(ev_text) = ev.get(..end).and_then(|e| std::str::from_utf8(e).ok()) else {
+                continue;
+            };
+            let data: String = ev_text
+                .lines()
+                .filter_map(|l| l.strip_prefix("data:"))
+                .map(|d| d.strip_prefix(' ').unwrap_or(d))
+                .collect::<Vec<_>>()
+                .join("\n");
+            if data.is_empty() {
+                continue;
+            }
+            if data.trim() == "[DONE]" {
+                saw_done = true;
+                continue;
+            }
+            let Ok(mut v) = serde_json::from_str::<Value>(&data) else {
+                if holding {
+                    // Unreadable events are not scanned, so they do not pass.
+                    continue;
+                }
+                if tx.send(Ok(Bytes::from(ev))).await.is_err() {
+                    reason = Some("client_disconnected");
+                    break 'read;
+                }
+                continue;
+            };
+            if let Some(u) = openai::usage(&v) {
+                usage = Some(u);
+            }
+            let no_choices = v
+                .get("choices")
+                .and_then(Value::as_array)
+                .is_none_or(|c| c.is_empty());
+            if no_choices && v.get("usage").is_some_and(|u| !u.is_null()) && !j.client_wants_usage {
+                continue;
+            }
+            if !holding {
+                if let Some(cs) = v.get("choices").and_then(Value::as_array) {
+                    for c in cs {
+                        if let Some(s) = delta_text(j.route, c)
+                            && completion.len() < MAX_KEPT
+                        {
+                            completion.push_str(s);
+                        }
+                    }
+                }
+                if tx.send(Ok(Bytes::from(ev))).await.is_err() {
+                    reason = Some("client_disconnected");
+                    break 'read;
+                }
+                continue;
+            }
+            // Holding: take the text out, release what has been scanned.
+            if template.is_none() {
+                template = Some(v.clone());
+            }
+            let mut emit = false;
+            if let Some(cs) = v.get_mut("choices").and_then(Value::as_array_mut) {
+                for c in cs.iter_mut() {
+                    let idx = c.get("index").and_then(Value::as_u64).unwrap_or(0);
+                    let finishing = c.get("finish_reason").is_some_and(|r| !r.is_null());
+                    let st = choices.entry(idx).or_default();
+                    if let Some(s) = delta_text(j.route, c) {
+                        st.pending.push_str(s);
+                    }
+                    if st.pending.len() > MAX_EVENT * 4 {
+                        reason = Some("output_too_large");
+                        break 'read;
+                    }
+                    let released = match j.pipeline.release(
+                        j.route,
+                        &j.tags,
+                        st,
+                        finishing,
+                        &mut j.cx,
+                        &mut j.verdicts,
+                    ) {
+                        Ok(r) => r,
+                        Err(b) => {
+                            let _ = tx.send(Ok(blocked_event(&b))).await;
+                            reason = Some("output_blocked");
+                            break 'read;
+                        }
+                    };
+                    if completion.len() < MAX_KEPT {
+                        completion.push_str(&released);
+                    }
+                    let other = c
+                        .get("delta")
+                        .and_then(Value::as_object)
+                        .is_some_and(|d| d.keys().any(|k| k != "content"))
+                        || finishing
+                        || c.get("logprobs").is_some_and(|l| !l.is_null());
+                    emit |= !released.is_empty() || other;
+                    set_delta_text(j.route, c, released);
+                }
+                if cs.is_empty() {
+                    emit = true;
+                }
+            }
+            if emit && tx.send(Ok(sse(&v))).await.is_err() {
+                reason = Some("client_disconnected");
+                break 'read;
+            }
+        }
+        if buf.len() > MAX_EVENT {
+            reason = Some("upstream_event_too_large");
+            break;
+        }
+    }
+    drop(upstream);
+    // Flush what is still held (only when the stream ended normally).
+    if holding && reason.is_none() {
+        for (idx, st) in choices.iter_mut() {
+            if st.pending.is_empty() {
+                continue;
+            }
+            match j
+                .pipeline
+                .release(j.route, &j.tags, st, true, &mut j.cx, &mut j.verdicts)
+            {
+                Ok(r) if r.is_empty() => {}
+                Ok(r) => {
+                    completion.push_str(&r);
+                    let mut ev = template
+                        .clone()
+                        .unwrap_or_else(|| serde_json::json!({"object": "chat.completion.chunk"}));
+                    let delta = if j.route == "chat" {
+                        serde_json::json!({"index": idx, "delta": {"content": r}, "finish_reason": null})
+                    } else {
+                        serde_json::json!({"index": idx, "text": r, "finish_reason": null})
+                    };
+                    ev["choices"] = Value::Array(vec![delta]);
+                    if tx.send(Ok(sse(&ev))).await.is_err() {
+                        reason = Some("client_disconnected");
+                    }
+                }
+                Err(b) => {
+                    let _ = tx.send(Ok(blocked_event(&b))).await;
+                    reason = Some("output_blocked");
+                    break;
+                }
+            }
+        }
+    }
+    // Flag-only output guards on the whole text when nothing was held.
+    if !holding && reason.is_none() && j.pipeline.output_stages(j.route, &j.tags).next().is_some() {
+        let _ = j
+            .pipeline
+            .output_text(j.route, &j.tags, &completion, &mut j.cx, &mut j.verdicts);
+    }
+    let mut f = j.f;
+    f.upstream_time = waited.min(j.t_up.elapsed());
+    f.rec.reason = reason.map(str::to_string);
+    let (pt, ct, est) = match usage {
+        Some((p, c)) => (p, c, false),
+        None => (j.prompt_est, estimate_tokens(completion.len()), true),
+    };
+    f.rec.prompt_tokens = pt;
+    f.rec.completion_tokens = ct;
+    f.rec.tokens_estimated = est;
+    if j.reserve > 0 {
+        let _ =
+            j.gw.counters
+                .settle(&j.key_id, (pt + ct) as i64 - j.reserve as i64, &j.w)
+                .await;
+    }
+    f.rec.guards = j.verdicts.0;
+    f.rec.completion_sha256 = sha256_hex(completion.as_bytes());
+    f.rec.completion_bytes = completion.len() as u64;
+    if let (Some(k), Some(req)) = (&j.gw.content_key, &j.content) {
+        let plain = serde_json::json!({"request": req, "response": completion});
+        f.rec.content = k.seal(plain.to_string().as_bytes(), &f.rec.request_id).ok();
+    }
+    let total = f.t0.elapsed();
+    f.rec.status = 200;
+    f.rec.upstream_ms = f.upstream_time.as_secs_f64() * 1000.0;
+    f.rec.gateway_ms = total.saturating_sub(f.upstream_time).as_secs_f64() * 1000.0;
+    j.gw.observe(&f, total);
+    match j.gw.audit.write(f.rec).await {
+        Ok(_) => {
+            if saw_done && reason.is_none() {
+                let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "audit write failed at the end of a stream; ending it without [DONE]");
+            let _ = tx.send(Ok(sse(&serde_json::json!({"error": {"message": "The audit log is unavailable.", "type": "server_error", "code": "audit_unavailable"}})))).await;
+        }
+    }
+}
+
+fn delta_text<'a>(route: &str, c: &'a Value) -> Option<&'a str> {
+    if route == "chat" {
+        c.get("delta")?.get("content")?.as_str()
+    } else {
+        c.get("text")?.as_str()
+    }
+}
+
+fn set_delta_text(route: &str, c: &mut Value, s: String) {
+    if route == "chat" {
+        if let Some(d) = c.get_mut("delta").and_then(Value::as_object_mut)
+            && (d.contains_key("content") || !s.is_empty())
+        {
+            d.insert("content".into(), Value::String(s));
+        }
+    } else if let Some(o) = c.as_object_mut() {
+        o.insert("text".into(), Value::String(s));
+    }
+}
+
+fn sse(v: &Value) -> Bytes {
+    let mut b = b"data: ".to_vec();
+    b.extend(serde_json::to_vec(v).unwrap_or_default());
+    b.extend_from_slice(b"\n\n");
+    Bytes::from(b)
+}
+
+fn blocked_event(b: &crate::guards::Blocked) -> Bytes {
+    sse(&serde_json::json!({"error": {
+        "message": format!("The response was stopped by the `{}` guard ({}).", b.guard, b.label),
+        "type": "invalid_request_error", "code": "content_policy_violation"}}))
+}
+
+/// End of the first event in `buf`: (offset of the blank line, its length).
+fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
+    let lf = memfind(buf, b"\n\n").map(|i| (i, 2));
+    let crlf = memfind(buf, b"\r\n\r\n").map(|i| (i, 4));
+    match (lf, crlf) {
+        (Some(a), Some(b)) => Some(if a.0 <= b.0 { a } else { b }),
+        (a, b) => a.or(b),
+    }
+}
+
+fn memfind(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
+
+// ---------------------------------------------------------------- admin
+
+/// Admin routes.
+pub fn admin_router(gw: Shared) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/admin/keys", get(keys_list).post(keys_create))
+        .route("/admin/keys/{id}/revoke", post(keys_revoke))
+        .route("/admin/keys/{id}/rotate", post(keys_rotate))
+        .route("/admin/reload", post(reload))
+        .fallback(not_found)
+        .with_state(gw)
+}
+
+/// The OpenAPI document of both listeners.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+fn admin_ok(gw: &Gateway, headers: &HeaderMap) -> std::result::Result<(), Box<Response>> {
+    let rid = request_id();
+    let Some(want) = gw.admin_token else {
+        return Err(Box::new(openai::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "admin_disabled",
+            "No admin token is configured (set the variable named by [admin] token_env, or token_file).",
+            &rid,
+        )));
+    };
+    let got = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.strip_prefix("Bearer "))
+        .unwrap_or("");
+    let h: [u8; 32] = Sha256::digest(got.trim().as_bytes()).into();
+    // Comparing hashes: equal-length inputs, and a timing difference reveals nothing about
+    // the token itself.
+    if got.is_empty() || h != want {
+        return Err(Box::new(openai::error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "invalid_admin_token",
+            "Invalid admin token.",
+            &rid,
+        )));
+    }
+    Ok(())
+}
+
+async fn readyz(State(gw): State<Shared>) -> Response {
+    let db = gw.keys.db().ping().await.is_ok();
+    let counters = gw.counters.ping().await.is_ok();
+    let audit = gw.audit.alive();
+    let ok = db && counters && audit;
+    let body = serde_json::json!({"ready": ok, "keys": db, "counters": counters, "audit": audit});
+    (
+        if ok {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        Json(body),
+    )
+        .into_response()
+}
+
+async fn metrics(State(gw): State<Shared>, headers: HeaderMap) -> Response {
+    if !gw.cfg.load().admin.metrics_without_token
+        && let Err(r) = admin_ok(&gw, &headers)
+    {
+        return *r;
+    }
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        gw.metrics.encode(),
+    )
+        .into_response()
+}
+
+async fn keys_list(State(gw): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_ok(&gw, &headers) {
+        return *r;
+    }
+    match gw.keys.list().await {
+        Ok(k) => Json(serde_json::json!({"keys": k})).into_response(),
+        Err(e) => openai::error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "server_error",
+            "store",
+            &e.to_string(),
+            &request_id(),
+        ),
+    }
+}
+
+async fn keys_create(State(gw): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = admin_ok(&gw, &headers) {
+        return *r;
+    }
+    let spec: crate::keys::KeySpec = match serde_json::from_slice(&body) {
+        Ok(s) => s,
+        Err(e) => {
+            return openai::error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "invalid_key_spec",
+                &format!("Invalid key specification: {e}"),
+                &request_id(),
+            );
+        }
+    };
+    match gw.keys.create(spec, crate::audit::now_ms() / 1000).await {
+        Ok((rec, secret)) => (
+            StatusCode::CREATED,
+            Json(serde_json::json!({"key": rec, "secret": secret})),
+        )
+            .into_response(),
+        Err(e) => openai::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "invalid_key_spec",
+            &e.to_string(),
+            &request_id(),
+        ),
+    }
+}
+
+async fn keys_revoke(
+    State(gw): State<Shared>,
+    headers: HeaderMap,
+    AxPath(id): AxPath<String>,
+) -> Response {
+    if let Err(r) = admin_ok(&gw, &headers) {
+        return *r;
+    }
+    match gw.keys.revoke(&id, crate::audit::now_ms() / 1000).await {
+        Ok(()) => Json(serde_json::json!({"revoked": id})).into_response(),
+        Err(e) => openai::error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "unknown_key",
+            &e.to_string(),
+            &request_id(),
+        ),
+    }
+}
+
+async fn keys_rotate(
+    State(gw): State<Shared>,
+    headers: HeaderMap,
+    AxPath(id): AxPath<String>,
+) -> Response {
+    if let Err(r) = admin_ok(&gw, &headers) {
+        return *r;
+    }
+    match gw.keys.rotate(&id, crate::audit::now_ms() / 1000).await {
+        Ok(secret) => Json(serde_json::json!({"id": id, "secret": secret})).into_response(),
+        Err(e) => openai::error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "unknown_key",
+            &e.to_string(),
+            &request_id(),
+        ),
+    }
+}
+
+async fn reload(State(gw): State<Shared>, headers: HeaderMap) -> Response {
+    if let Err(r) = admin_ok(&gw, &headers) {
+        return *r;
+    }
+    match gw.reload() {
+        Ok(()) => Json(serde_json::json!({"reloaded": true})).into_response(),
+        Err(e) => openai::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "invalid_config",
+            &e.to_string(),
+            &request_id(),
+        ),
+    }
+}
+
+impl Gateway {
+    /// Re-read the configuration file: limits, guards, models and upstreams change for new
+    /// requests; requests in flight finish with what they started with; listeners and storage
+    /// stay (changing those needs a restart).
+    pub fn reload(&self) -> Result<()> {
+        let Some(p) = &self.config_path else {
+            return Err(Error::Config("no configuration file to reload".into()));
+        };
+        let cfg = Config::load(p)?;
+        let pipeline = Pipeline::new(&cfg, self.model.clone())?;
+        let ups = Upstreams::new(&cfg)?;
+        self.pipeline.store(Arc::new(pipeline));
+        self.upstreams.store(Arc::new(ups));
+        self.cfg.store(Arc::new(cfg));
+        self.keys.invalidate();
+        tracing::info!("configuration reloaded");
+        Ok(())
+    }
+}
+
+/// Verdicts as stored (for tests and tools).
+pub fn verdict_of<'a>(v: &'a [GuardVerdict], guard: &str, stage: &str) -> Option<&'a str> {
+    v.iter()
+        .find(|g| g.guard == guard && g.stage == stage)
+        .map(|g| g.verdict.as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_format() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(1_795_651_200_123), "2026-11-26T00:00:00.123Z");
+    }
+
+    #[test]
+    fn events_split_on_blank_lines() {
+        assert_eq!(event_end(b"data: x\n\ndata: y"), Some((7, 2)));
+        assert_eq!(event_end(b"data: x\r\n\r\n"), Some((7, 4)));
+        assert_eq!(event_end(b"data: x\n"), None);
+    }
+}
