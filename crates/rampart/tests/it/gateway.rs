@@ -741,9 +741,9 @@ action = "block"
         recs.iter()
             .all(|r| r.get("content").is_some() || r["status"] != 200)
     );
-    let raw = std::fs::read(dir.path().join("g.db")).unwrap();
+    let raw = audit_raw(dir.path());
     assert!(
-        !String::from_utf8_lossy(&raw).contains("alice.smith"),
+        raw.contains("\"guards\"") && !raw.contains("alice.smith"),
         "content is not stored in clear"
     );
     let out = Command::new(bin())
@@ -756,10 +756,6 @@ action = "block"
         dec.contains("EMAIL_1") && !dec.contains("alice.smith@example.org\\\""),
         "the upstream received the pseudonym"
     );
-}
-
-fn sqlite(dir: &std::path::Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(dir.join("g.db")).unwrap()
 }
 
 #[test]
@@ -788,47 +784,42 @@ fn gateway_audit_chain_detects_tampering_and_prunes() {
         out.contains("9 records") && out.contains("3 signed checkpoints"),
         "{out}"
     );
-    let snapshot = std::fs::read(dir.path().join("g.db")).unwrap();
-    let restore = || {
-        let _ = std::fs::remove_file(dir.path().join("g.db-wal"));
-        let _ = std::fs::remove_file(dir.path().join("g.db-shm"));
-        std::fs::write(dir.path().join("g.db"), &snapshot).unwrap();
-    };
+    snapshot(dir.path());
     let tamper = |sql: &str, expect: &str| {
-        restore();
-        sqlite(dir.path()).execute_batch(sql).unwrap();
+        restore(dir.path());
+        audit_sql(dir.path(), sql);
         let (code, out) = verify(&cfg);
         assert_eq!(code, 1, "{sql}: {out}");
         assert!(out.contains(expect), "{sql}: expected {expect:?} in {out}");
     };
     tamper(
-        "UPDATE audit SET body = replace(body, '\"status\":200', '\"status\":201') WHERE seq = 5",
+        "UPDATE {audit} SET body = replace(body, '\"status\":200', '\"status\":201') WHERE seq = 5",
         "seq 5: record modified",
     );
-    tamper("DELETE FROM audit WHERE seq = 4", "seq 5: expected seq 4");
+    tamper("DELETE FROM {audit} WHERE seq = 4", "seq 5: expected seq 4");
     tamper(
-        "DELETE FROM audit WHERE seq >= 8",
+        "DELETE FROM {audit} WHERE seq >= 8",
         "records deleted from the end",
     );
     // Reorder: swap two records with their hashes.
     tamper(
-        "UPDATE audit SET seq = -1 WHERE seq = 2; UPDATE audit SET seq = 2 WHERE seq = 3; UPDATE audit SET seq = 3 WHERE seq = -1;",
+        "UPDATE {audit} SET seq = -1 WHERE seq = 2; UPDATE {audit} SET seq = 2 WHERE seq = 3; UPDATE {audit} SET seq = 3 WHERE seq = -1;",
         "link broken",
     );
     // Insert: a forged record re-hashed correctly on its own still breaks the next link.
     tamper(
-        "UPDATE audit SET seq = seq + 100 WHERE seq > 6; UPDATE audit SET seq = seq - 99 WHERE seq > 100; INSERT INTO audit SELECT 7, ts_ms, key_id, body, prev, hash FROM audit WHERE seq = 6;",
+        "UPDATE {audit} SET seq = seq + 100 WHERE seq > 6; UPDATE {audit} SET seq = seq - 99 WHERE seq > 100; INSERT INTO {audit} SELECT 7, ts_ms, key_id, body, prev, hash FROM {audit} WHERE seq = 6;",
         "seq 7",
     );
     tamper(
-        "UPDATE checkpoints SET hash = (SELECT hash FROM audit WHERE seq = 2) WHERE seq = 3",
+        "UPDATE {checkpoints} SET hash = (SELECT hash FROM {audit} WHERE seq = 2) WHERE seq = 3",
         "bad signature",
     );
     tamper(
-        "UPDATE audit SET key_id = 'key_someone_else' WHERE seq = 1",
+        "UPDATE {audit} SET key_id = 'key_someone_else' WHERE seq = 1",
         "indexed columns",
     );
-    restore();
+    restore(dir.path());
     // Retention keeps the rest verifiable from a signed anchor.
     let out = Command::new(bin())
         .args([
@@ -848,12 +839,7 @@ fn gateway_audit_chain_detects_tampering_and_prunes() {
         out.contains("0 records") || out.contains("seq 10.."),
         "{out}"
     );
-    assert_eq!(
-        sqlite(dir.path())
-            .query_row("SELECT count(*) FROM audit", [], |r| r.get::<_, i64>(0))
-            .unwrap(),
-        0
-    );
+    assert_eq!(audit_count(dir.path()), 0);
     // The gateway continues the chain after the anchor.
     let gw = serve(&cfg, &[]);
     assert_eq!(chat(&c, &gw, &k, "m", "after prune").status, 200);
@@ -1142,4 +1128,141 @@ fn gateway_serves_tls_with_rustls() {
             .map(|r| r.status().as_u16() != 200)
             .unwrap_or(true)
     );
+}
+
+#[test]
+fn gateway_two_instances_share_limits_keys_and_audit() {
+    let Some((base, redis)) = services() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, up) = mock(&["--latency-ms", "5"]);
+    let storage = shared_storage(dir.path(), &base, &redis);
+    let cfg = config(
+        dir.path(),
+        Some(&storage),
+        &format!("{}{}", upstreams(&[("a", &up)]), model("m", &["a"])),
+    );
+    let (id, k) = key(&cfg, &["--model", "m", "--rpm", "30"]);
+    let a = serve(&cfg, &[]);
+    let b = serve(&cfg, &[]);
+    away_from_minute_boundary();
+    // Both instances at once, each with its own clients.
+    let (ta, tb) = (
+        std::thread::spawn({
+            let k = k.clone();
+            move || hammer(&a, &k, 4, 8)
+        }),
+        std::thread::spawn({
+            let k = k.clone();
+            move || {
+                let r = hammer(&b, &k, 4, 8);
+                (r, b)
+            }
+        }),
+    );
+    let (oka, lima) = ta.join().unwrap();
+    let ((okb, limb), b) = tb.join().unwrap();
+    assert_eq!(
+        oka + okb,
+        30,
+        "the limit holds across instances (a {oka}, b {okb})"
+    );
+    assert_eq!(lima + limb, 64 - 30);
+    assert!(oka > 0 && okb > 0, "both instances served");
+    // One chain written by both instances, intact.
+    let (code, out) = verify(&cfg);
+    assert_eq!(code, 0, "{out}");
+    let recs = records(&cfg);
+    assert_eq!(
+        recs.iter().filter(|r| r["key_id"] == id.as_str()).count(),
+        64
+    );
+    // A revocation made through one reaches the other.
+    assert!(
+        Command::new(bin())
+            .args(["keys", "revoke", "-c", cfg.to_str().unwrap(), &id])
+            .status()
+            .unwrap()
+            .success()
+    );
+    eventually("revoked on instance b", || {
+        chat(&client(), &b, &k, "m", "x").status == 401
+    });
+}
+
+#[test]
+fn gateway_fails_closed_when_the_counter_store_goes_away() {
+    if services().is_none() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, up) = mock(&[]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut redis = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("redis-server (Debian package redis-server)");
+    eventually("redis up", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+    });
+    let body = format!("{}{}", upstreams(&[("a", &up)]), model("m", &["a"]));
+    let storage = |mode: &str, db: &str| {
+        format!(
+            "[storage]\nsqlite = {:?}\nredis = \"redis://127.0.0.1:{port}/\"\non_counter_error = \"{mode}\"\n",
+            dir.path().join(db).display().to_string()
+        )
+    };
+    let closed_cfg = config(dir.path(), Some(&storage("closed", "c.db")), &body);
+    let open_cfg = dir.path().join("open.toml");
+    std::fs::write(
+        &open_cfg,
+        std::fs::read_to_string(&closed_cfg)
+            .unwrap()
+            .replace("\"closed\"", "\"open\"")
+            .replace("c.db", "o.db"),
+    )
+    .unwrap();
+    let (_i, kc) = key(&closed_cfg, &["--model", "m", "--rpm", "100"]);
+    let (_j, ko) = key(&open_cfg, &["--model", "m", "--rpm", "100"]);
+    let closed = serve(&closed_cfg, &[]);
+    let open = serve(&open_cfg, &[]);
+    let c = client();
+    assert_eq!(chat(&c, &closed, &kc, "m", "hi").status, 200);
+    assert_eq!(chat(&c, &open, &ko, "m", "hi").status, 200);
+    redis.kill().unwrap();
+    redis.wait().unwrap();
+    let r = chat(&c, &closed, &kc, "m", "hi");
+    assert_eq!(
+        (r.status, r.body["error"]["code"].as_str()),
+        (503, Some("limits_unavailable")),
+        "{}",
+        r.text
+    );
+    let r = chat(&c, &open, &ko, "m", "hi");
+    assert_eq!(r.status, 200, "fail-open is an explicit setting");
+    let m = c
+        .get(format!("{}/metrics", open.admin))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(m.contains("rampart_fail_open_total 1"), "{m}");
+    let ready = c.get(format!("{}/readyz", closed.admin)).send().unwrap();
+    assert_eq!(ready.status().as_u16(), 503);
 }

@@ -104,18 +104,205 @@ pub struct Gw {
     pub admin: String,
 }
 
-/// Write a configuration: listeners on port 0, SQLite in `dir` unless `storage` says
+/// PostgreSQL and Redis for the tests, when `.ci/services.sh` started them: (libpq
+/// parameters without dbname, Redis URL). Under CI their absence is an error, so backend tests
+/// cannot be skipped silently there.
+pub fn services() -> Option<(String, String)> {
+    match (
+        std::env::var("RAMPART_TEST_POSTGRES"),
+        std::env::var("RAMPART_TEST_REDIS"),
+    ) {
+        (Ok(p), Ok(r)) => Some((p, r)),
+        _ if std::env::var_os("CI").is_some() => panic!(
+            "CI must start PostgreSQL and Redis (.ci/services.sh) and export RAMPART_TEST_POSTGRES / RAMPART_TEST_REDIS"
+        ),
+        _ => {
+            eprintln!("skipped: PostgreSQL/Redis not running (start them with .ci/services.sh)");
+            None
+        }
+    }
+}
+
+/// Is the suite running against PostgreSQL + Redis (`RAMPART_TEST_BACKEND=postgres`)?
+fn postgres_backend() -> Option<(String, String)> {
+    if std::env::var("RAMPART_TEST_BACKEND").as_deref() != Ok("postgres") {
+        return None;
+    }
+    Some(
+        services().expect(
+            "RAMPART_TEST_BACKEND=postgres needs RAMPART_TEST_POSTGRES and RAMPART_TEST_REDIS",
+        ),
+    )
+}
+
+/// Run SQL on PostgreSQL; rows as text.
+pub fn pg(conn: &str, sql: &str) -> Vec<Vec<Option<String>>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (c, conn) = tokio_postgres::connect(conn, tokio_postgres::NoTls)
+            .await
+            .expect("connect to PostgreSQL");
+        tokio::spawn(conn);
+        let msgs = c
+            .simple_query(sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        msgs.into_iter()
+            .filter_map(|m| match m {
+                tokio_postgres::SimpleQueryMessage::Row(r) => {
+                    Some((0..r.len()).map(|i| r.get(i).map(str::to_string)).collect())
+                }
+                _ => None,
+            })
+            .collect()
+    })
+}
+
+/// A new, empty PostgreSQL database; returns its name.
+pub fn fresh_pg_db(base: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!(
+        "rt_{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    pg(
+        &format!("{base} dbname=postgres"),
+        &format!("CREATE DATABASE {name}"),
+    );
+    name
+}
+
+/// The PostgreSQL database a test directory's configuration uses, if any.
+fn pg_of(dir: &Path) -> Option<(String, String)> {
+    let db = std::fs::read_to_string(dir.join("pg-db")).ok()?;
+    let (base, _) = services()?;
+    Some((base, db))
+}
+
+/// Run SQL against the audit tables of whichever backend `dir` uses; `{audit}` and
+/// `{checkpoints}` name the tables.
+pub fn audit_sql(dir: &Path, sql: &str) {
+    match pg_of(dir) {
+        Some((base, db)) => {
+            pg(
+                &format!("{base} dbname={db}"),
+                &sql.replace("{audit}", "rampart_audit")
+                    .replace("{checkpoints}", "rampart_checkpoints"),
+            );
+        }
+        None => {
+            let c = rusqlite::Connection::open(dir.join("g.db")).unwrap();
+            c.execute_batch(
+                &sql.replace("{audit}", "audit")
+                    .replace("{checkpoints}", "checkpoints"),
+            )
+            .unwrap();
+        }
+    }
+}
+
+/// Number of audit rows.
+pub fn audit_count(dir: &Path) -> i64 {
+    match pg_of(dir) {
+        Some((base, db)) => pg(
+            &format!("{base} dbname={db}"),
+            "SELECT count(*) FROM rampart_audit",
+        )[0][0]
+            .as_deref()
+            .unwrap()
+            .parse()
+            .unwrap(),
+        None => rusqlite::Connection::open(dir.join("g.db"))
+            .unwrap()
+            .query_row("SELECT count(*) FROM audit", [], |r| r.get(0))
+            .unwrap(),
+    }
+}
+
+/// Everything stored in the audit tables, as text (to check nothing is in clear).
+pub fn audit_raw(dir: &Path) -> String {
+    match pg_of(dir) {
+        Some((base, db)) => pg(
+            &format!("{base} dbname={db}"),
+            "SELECT string_agg(body, ' ') FROM rampart_audit",
+        )[0][0]
+            .clone()
+            .unwrap_or_default(),
+        None => {
+            String::from_utf8_lossy(&std::fs::read(dir.join("g.db")).unwrap()).into_owned()
+                + &String::from_utf8_lossy(&std::fs::read(dir.join("g.db-wal")).unwrap_or_default())
+        }
+    }
+}
+
+/// Save the audit state (restored by [`restore`]).
+pub fn snapshot(dir: &Path) {
+    match pg_of(dir) {
+        Some((base, db)) => {
+            pg(
+                &format!("{base} dbname=postgres"),
+                &format!("CREATE DATABASE {db}_snap TEMPLATE {db}"),
+            );
+        }
+        None => {
+            std::fs::copy(dir.join("g.db"), dir.join("g.db.snap")).unwrap();
+        }
+    }
+}
+
+/// Back to the [`snapshot`].
+pub fn restore(dir: &Path) {
+    match pg_of(dir) {
+        Some((base, db)) => {
+            let admin = format!("{base} dbname=postgres");
+            pg(&admin, &format!("DROP DATABASE {db} WITH (FORCE)"));
+            pg(&admin, &format!("CREATE DATABASE {db} TEMPLATE {db}_snap"));
+        }
+        None => {
+            let _ = std::fs::remove_file(dir.join("g.db-wal"));
+            let _ = std::fs::remove_file(dir.join("g.db-shm"));
+            std::fs::copy(dir.join("g.db.snap"), dir.join("g.db")).unwrap();
+        }
+    }
+}
+
+/// `[storage]` for PostgreSQL (keys, audit) and Redis (counters), on a fresh database per
+/// test directory.
+pub fn shared_storage(dir: &Path, base: &str, redis: &str) -> String {
+    let db = match std::fs::read_to_string(dir.join("pg-db")) {
+        Ok(db) => db,
+        Err(_) => {
+            let db = fresh_pg_db(base);
+            std::fs::write(dir.join("pg-db"), &db).unwrap();
+            db
+        }
+    };
+    format!(
+        "[storage]\nsqlite = {:?}\npostgres = \"{base} dbname={db}\"\nredis = \"{redis}\"\n",
+        dir.join("g.db").display().to_string()
+    )
+}
+
+/// Write a configuration: listeners on port 0, SQLite in `dir` (or PostgreSQL + Redis when
+/// the suite runs against them, `RAMPART_TEST_BACKEND=postgres`) unless `storage` says
 /// otherwise, then `body` (upstreams, models, guards, [limits], ...).
 pub fn config(dir: &Path, storage: Option<&str>, body: &str) -> PathBuf {
-    let storage = storage.map_or_else(
-        || {
-            format!(
-                "[storage]\nsqlite = {:?}\n",
-                dir.join("g.db").display().to_string()
-            )
-        },
-        str::to_string,
-    );
+    let storage = match (storage, postgres_backend()) {
+        (Some(s), _) => s.to_string(),
+        (None, Some((base, redis))) => shared_storage(dir, &base, &redis),
+        (None, None) => format!(
+            "[storage]\nsqlite = {:?}\n",
+            dir.join("g.db").display().to_string()
+        ),
+    };
     let text = format!(
         "[listen]\naddr = \"127.0.0.1:0\"\n\n[admin]\naddr = \"127.0.0.1:0\"\ntoken_env = \"RAMPART_TEST_ADMIN\"\n\n{storage}\n{body}\n"
     );
