@@ -273,14 +273,57 @@ impl AuditLog {
     ) -> Result<AuditLog> {
         let (tx, rx) = mpsc::channel(65_536);
         db.ping().await?;
-        tokio::spawn(writer(
-            db,
-            key,
-            every.max(1),
-            Duration::from_secs(secs.max(1)),
-            rx,
-            observer,
-        ));
+        let (every, period) = (every.max(1), Duration::from_secs(secs.max(1)));
+        if matches!(db, Db::Sqlite(_)) {
+            // An empty write transaction: fails now, not at the first request, when the
+            // database is read-only or locked.
+            db.append_blocking(
+                &[],
+                &crate::store::CheckpointPolicy {
+                    key: &key,
+                    every: i64::MAX,
+                    period_ms: i64::MAX,
+                },
+            )?;
+            if let Some(path) = db.sqlite_path().map(std::path::Path::to_path_buf) {
+                // A checkpoint fsyncs the database file. Done by the writer on commit (SQLite's
+                // default) it stalls every request waiting on that commit; a separate thread
+                // checkpoints small amounts often (PASSIVE: never blocks the writer), so the
+                // WAL stays short and restarts whenever a checkpoint catches up.
+                db.no_autocheckpoint()?;
+                std::thread::Builder::new()
+                    .name("rampart-wal".into())
+                    .spawn(move || {
+                        let Ok(c) = crate::store::open_sqlite(&path, true) else {
+                            return;
+                        };
+                        let _ = c.pragma_update(None, "journal_size_limit", 64 << 20);
+                        let wal = std::path::PathBuf::from(format!("{}-wal", path.display()));
+                        loop {
+                            std::thread::sleep(Duration::from_millis(50));
+                            // Under steady load a PASSIVE checkpoint may never catch up with
+                            // the writer; past 256 MiB a RESTART (a short pause for the writer)
+                            // bounds the WAL.
+                            let huge = std::fs::metadata(&wal).is_ok_and(|m| m.len() > 256 << 20);
+                            let sql = if huge {
+                                "PRAGMA wal_checkpoint(RESTART)"
+                            } else {
+                                "PRAGMA wal_checkpoint(PASSIVE)"
+                            };
+                            if let Err(e) = c.query_row(sql, [], |_| Ok(())) {
+                                tracing::warn!(error = %e, "WAL checkpoint failed; will retry");
+                            }
+                        }
+                    })
+                    .map_err(|e| Error::Audit(format!("cannot start the WAL checkpointer: {e}")))?;
+            }
+            std::thread::Builder::new()
+                .name("rampart-audit".into())
+                .spawn(move || sqlite_writer(db, key, every, period, rx, observer))
+                .map_err(|e| Error::Audit(format!("cannot start the audit writer: {e}")))?;
+            return Ok(AuditLog { tx });
+        }
+        tokio::spawn(pg_writer(db, key, every, period, rx, observer));
         Ok(AuditLog { tx })
     }
 
@@ -301,78 +344,97 @@ impl AuditLog {
     }
 }
 
-async fn writer(
+type Item = (Record, Instant, Option<Ack>);
+
+/// Take what is queued (up to 4096) after `first`: the group of one commit.
+fn drain_batch(
+    first: Item,
+    rx: &mut mpsc::Receiver<Item>,
+    batch: &mut Vec<Item>,
+) -> Vec<(i64, String, String)> {
+    batch.push(first);
+    while batch.len() < 4096 {
+        match rx.try_recv() {
+            Ok(x) => batch.push(x),
+            Err(_) => break,
+        }
+    }
+    batch
+        .iter()
+        .map(|(r, _, _)| {
+            (
+                r.ts_ms,
+                r.key_id.clone(),
+                serde_json::to_string(r).unwrap_or_default(),
+            )
+        })
+        .collect()
+}
+
+fn settle(batch: &mut Vec<Item>, res: Result<Vec<crate::store::Row>>, obs: &dyn AuditObserver) {
+    match res {
+        Ok(rows) => {
+            for ((_, t, ack), row) in batch.drain(..).zip(&rows) {
+                obs.write_lag(t.elapsed().as_secs_f64());
+                if let Some(a) = ack {
+                    let _ = a.send(Ok(row.seq));
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "audit commit failed; requests waiting on it are refused");
+            obs.write_error();
+            for (_, _, ack) in batch.drain(..) {
+                if let Some(a) = ack {
+                    let _ = a.send(Err(Error::Audit(format!("audit write failed: {e}"))));
+                }
+            }
+        }
+    }
+}
+
+/// SQLite: a dedicated thread owns the connection (one wake-up per group commit, no hop
+/// through the blocking pool).
+fn sqlite_writer(
     db: Db,
     key: SigningKey,
     every: u64,
     period: Duration,
-    mut rx: mpsc::Receiver<(Record, Instant, Option<Ack>)>,
+    mut rx: mpsc::Receiver<Item>,
     obs: std::sync::Arc<dyn AuditObserver>,
 ) {
-    let key = std::sync::Arc::new(key);
+    let pol = crate::store::CheckpointPolicy {
+        key: &key,
+        every: every as i64,
+        period_ms: period.as_millis() as i64,
+    };
     let mut batch = Vec::with_capacity(1024);
-    loop {
-        let Some(first) = rx.recv().await else { return };
-        batch.push(first);
-        while batch.len() < 4096 {
-            match rx.try_recv() {
-                Ok(x) => batch.push(x),
-                Err(_) => break,
-            }
-        }
-        let recs: Vec<(i64, String, String)> = batch
-            .iter()
-            .map(|(r, _, _)| {
-                (
-                    r.ts_ms,
-                    r.key_id.clone(),
-                    serde_json::to_string(r).unwrap_or_default(),
-                )
-            })
-            .collect();
-        let res = match &db {
-            // SQLite is synchronous (and fsyncs): keep it off the async workers.
-            Db::Sqlite(_) => {
-                let (db2, key2) = (db.clone(), key.clone());
-                tokio::task::spawn_blocking(move || {
-                    let pol = crate::store::CheckpointPolicy {
-                        key: &key2,
-                        every: every as i64,
-                        period_ms: period.as_millis() as i64,
-                    };
-                    db2.append_blocking(&recs, &pol)
-                })
-                .await
-                .unwrap_or_else(|_| Err(Error::Audit("audit writer thread failed".into())))
-            }
-            Db::Postgres(_) => {
-                let pol = crate::store::CheckpointPolicy {
-                    key: &key,
-                    every: every as i64,
-                    period_ms: period.as_millis() as i64,
-                };
-                db.append_chain(&recs, &pol).await
-            }
-        };
-        match res {
-            Ok(rows) => {
-                for ((_, t, ack), row) in batch.drain(..).zip(&rows) {
-                    obs.write_lag(t.elapsed().as_secs_f64());
-                    if let Some(a) = ack {
-                        let _ = a.send(Ok(row.seq));
-                    }
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "audit commit failed; requests waiting on it are refused");
-                obs.write_error();
-                for (_, _, ack) in batch.drain(..) {
-                    if let Some(a) = ack {
-                        let _ = a.send(Err(Error::Audit(format!("audit write failed: {e}"))));
-                    }
-                }
-            }
-        }
+    while let Some(first) = rx.blocking_recv() {
+        let recs = drain_batch(first, &mut rx, &mut batch);
+        let res = db.append_blocking(&recs, &pol);
+        settle(&mut batch, res, obs.as_ref());
+    }
+}
+
+/// PostgreSQL: an async task.
+async fn pg_writer(
+    db: Db,
+    key: SigningKey,
+    every: u64,
+    period: Duration,
+    mut rx: mpsc::Receiver<Item>,
+    obs: std::sync::Arc<dyn AuditObserver>,
+) {
+    let pol = crate::store::CheckpointPolicy {
+        key: &key,
+        every: every as i64,
+        period_ms: period.as_millis() as i64,
+    };
+    let mut batch = Vec::with_capacity(1024);
+    while let Some(first) = rx.recv().await {
+        let recs = drain_batch(first, &mut rx, &mut batch);
+        let res = db.append_chain(&recs, &pol).await;
+        settle(&mut batch, res, obs.as_ref());
     }
 }
 

@@ -293,3 +293,94 @@ pub async fn serve(
     admin_task.abort();
     r.map_err(Error::Io)
 }
+
+/// Entry points for the fuzz targets.
+pub mod fuzzing {
+    use crate::guards::{Ctx, Held, Pipeline};
+
+    const GUARDS: &str = r#"
+[[guards]]
+name = "deny"
+kind = "regex"
+stage = "both"
+action = "redact"
+patterns = ["(?i)secret-\\w+"]
+
+[[guards]]
+name = "pii"
+kind = "pii"
+stage = "input"
+action = "pseudonymise"
+
+[[guards]]
+name = "secrets"
+kind = "secrets"
+stage = "output"
+action = "redact"
+
+[[guards]]
+name = "canary"
+kind = "canary"
+stage = "output"
+action = "flag"
+"#;
+
+    /// A request body from a client (any bytes): parse, route-specific reads, the input
+    /// pipeline; then the same bytes as an upstream's event stream, framed and released
+    /// through the output pipeline in uneven pieces.
+    pub fn request(data: &[u8]) {
+        static P: std::sync::OnceLock<Option<Pipeline>> = std::sync::OnceLock::new();
+        let Some(p) = P.get_or_init(|| {
+            crate::Config::parse(GUARDS)
+                .ok()
+                .and_then(|c| Pipeline::new(&c, None).ok())
+        }) else {
+            return;
+        };
+        if let Ok(mut v) = serde_json::from_slice::<serde_json::Value>(data) {
+            for route in ["chat", "completions", "embeddings"] {
+                let _ = crate::openai::needed_scopes(route, &v);
+                let _ = crate::openai::max_completion(&v, 1024);
+                let _ = crate::openai::usage(&v);
+                let mut cx = Ctx::default();
+                let mut verdicts = p.skipped();
+                let _ = p.input(route, &[], &mut v, &mut cx, &mut verdicts);
+                for t in crate::guards::output_texts_mut(route, &mut v) {
+                    let _ = p.output_text(route, &[], t, &mut cx, &mut verdicts);
+                }
+            }
+        }
+        let mut buf = data.to_vec();
+        while let Some((end, skip)) = crate::server::event_end(&buf) {
+            buf.drain(..end + skip);
+        }
+        let text = String::from_utf8_lossy(data);
+        let mut held = Held::default();
+        let mut cx = Ctx::default();
+        let mut verdicts = p.skipped();
+        let mut rest: &str = &text;
+        let mut step = 1;
+        while !rest.is_empty() {
+            let mut cut = (step % 23 + 1).min(rest.len());
+            while !rest.is_char_boundary(cut) {
+                cut += 1;
+            }
+            held.pending.push_str(&rest[..cut]);
+            rest = &rest[cut..];
+            step += 7;
+            if p.release("chat", &[], &mut held, false, &mut cx, &mut verdicts)
+                .is_err()
+            {
+                return;
+            }
+        }
+        let _ = p.release("chat", &[], &mut held, true, &mut cx, &mut verdicts);
+    }
+
+    /// A configuration file (any bytes).
+    pub fn config(data: &[u8]) {
+        if let Ok(s) = std::str::from_utf8(data) {
+            let _ = crate::Config::parse(s);
+        }
+    }
+}

@@ -120,16 +120,18 @@ impl Flight {
 }
 
 impl Gateway {
-    /// Finish a request: metrics, audit (durable), then the response. An audit failure turns
-    /// the answer into a 503: no response leaves without its record.
+    /// Finish a request: audit (durable), metrics, then the response. An audit failure turns
+    /// the answer into a 503: no response leaves without its record. The record's latency
+    /// split stops before its own write; the overhead metric includes the write.
     async fn finish(&self, mut f: Flight, resp: Response) -> Response {
         let total = f.t0.elapsed();
         f.rec.status = resp.status().as_u16();
         f.rec.upstream_ms = f.upstream_time.as_secs_f64() * 1000.0;
         f.rec.gateway_ms = total.saturating_sub(f.upstream_time).as_secs_f64() * 1000.0;
-        self.observe(&f, total);
         let rid = f.rec.request_id.clone();
-        match self.audit.write(f.rec).await {
+        let written = self.audit.write(f.rec.clone()).await;
+        self.observe(&f, f.t0.elapsed());
+        match written {
             Ok(_) => resp,
             Err(e) => {
                 tracing::error!(request_id = %rid, error = %e, "audit write failed; refusing the response");
@@ -1079,8 +1081,9 @@ async fn pump(
     f.rec.status = 200;
     f.rec.upstream_ms = f.upstream_time.as_secs_f64() * 1000.0;
     f.rec.gateway_ms = total.saturating_sub(f.upstream_time).as_secs_f64() * 1000.0;
-    j.gw.observe(&f, total);
-    match j.gw.audit.write(f.rec).await {
+    let written = j.gw.audit.write(f.rec.clone()).await;
+    j.gw.observe(&f, f.t0.elapsed());
+    match written {
         Ok(_) => {
             if saw_done && reason.is_none() {
                 let _ = tx.send(Ok(Bytes::from_static(b"data: [DONE]\n\n"))).await;
@@ -1127,7 +1130,7 @@ fn blocked_event(b: &crate::guards::Blocked) -> Bytes {
 }
 
 /// End of the first event in `buf`: (offset of the blank line, its length).
-fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
+pub(crate) fn event_end(buf: &[u8]) -> Option<(usize, usize)> {
     let lf = memfind(buf, b"\n\n").map(|i| (i, 2));
     let crlf = memfind(buf, b"\r\n\r\n").map(|i| (i, 4));
     match (lf, crlf) {

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Gateway benchmark: the mock upstream called directly, through nginx (plain reverse proxy),
+through Rampart (auth + rate limit + SQLite audit; and with every guard on), and through
+LiteLLM's proxy (a key, a rate limit, its logging), all in one run on the same machine.
+
+Throughput: wrk, 2 threads, 64 connections, closed loop. Latency: the open-loop generator
+(crates/rampart-gateway/examples/loadgen.rs) at fixed rates, latency measured from when each
+request was due. Added latency = target minus direct, at the same rate.
+Writes bench/RESULTS-gateway.md and bench/out/gateway.json.
+"""
+import argparse, json, os, shutil, signal, subprocess, sys, time, urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "bench", "out", "gateway")
+RAMPART = os.path.join(ROOT, "target", "release", "rampart")
+LOADGEN = os.path.join(ROOT, "target", "release", "examples", "loadgen")
+PROMPT = ("Summarise the following customer message for the support queue and suggest a reply. "
+          "The customer writes that the delivery arrived two days late, the box was damaged and one "
+          "of the three items was missing; they would like a refund for the missing item and ask "
+          "whether the late delivery fee can be waived. They mention that they have been a customer "
+          "for six years and that this is the first problem they have had. Keep the summary short, "
+          "neutral and factual, list the actions the agent should take, and draft a polite answer "
+          "that apologises, confirms the refund and explains the fee policy. ") * 2
+PROMPT = PROMPT[:1024]
+BODY = json.dumps({"model": "m", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 64})
+procs = []
+
+
+def start(cmd, env=None, log=None, cwd=None):
+    f = open(log or os.devnull, "w")
+    p = subprocess.Popen(cmd, stdout=f, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}, cwd=cwd,
+                         start_new_session=True)
+    procs.append(p)
+    return p
+
+
+def wait_port(url, headers=None, timeout=120, method="GET", data=None):
+    t = time.time()
+    while time.time() - t < timeout:
+        try:
+            req = urllib.request.Request(url, headers=headers or {}, method=method, data=data)
+            urllib.request.urlopen(req, timeout=2).read()
+            return
+        except Exception:
+            time.sleep(0.3)
+    raise SystemExit(f"{url} did not come up")
+
+
+def wrk(url, key, secs):
+    lua = os.path.join(OUT, "post.lua")
+    with open(lua, "w") as f:
+        f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
+        if key:
+            f.write(f'wrk.headers["Authorization"] = "Bearer {key}"\n')
+        f.write(f"wrk.body = {json.dumps(BODY)}\n")
+        f.write('done = function(summary, latency, requests)\n'
+                '  io.write(string.format("JSON {\\"rps\\": %f, \\"p50_ms\\": %f, \\"p99_ms\\": %f, \\"errors\\": %d, \\"non2xx\\": %d}\\n",'
+                ' summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,'
+                ' summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n')
+    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{secs}s", "-s", lua, url], capture_output=True, text=True).stdout
+    line = [l for l in out.splitlines() if l.startswith("JSON ")]
+    return json.loads(line[0][5:]) if line else {"error": out[-300:]}
+
+
+def loadgen(url, key, rate, secs):
+    cmd = [LOADGEN, "--url", url, "--body", BODY, "--rate", str(rate), "--secs", str(secs)]
+    if key:
+        cmd += ["--key", key]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    try:
+        return json.loads(out.stdout.strip().splitlines()[-1])
+    except Exception:
+        return {"error": out.stderr[-300:]}
+
+
+def rss_kb(pid):
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            for l in f:
+                if l.startswith("VmRSS:"):
+                    return int(l.split()[1])
+    except OSError:
+        return None
+
+
+def rampart_config(name, port, admin, mock, guards, sync="full"):
+    d = os.path.join(OUT, name)
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    g = ""
+    if guards:
+        g = """
+[[guards]]
+name = "size"
+kind = "prompt_limit"
+max_tokens = 8000
+[[guards]]
+name = "deny"
+kind = "regex"
+stage = "both"
+action = "redact"
+patterns = ["(?i)project-x\\\\w*"]
+[[guards]]
+name = "injection"
+kind = "injection"
+action = "flag"
+[[guards]]
+name = "pii"
+kind = "pii"
+action = "redact"
+[[guards]]
+name = "secrets"
+kind = "secrets"
+stage = "both"
+action = "redact"
+[[guards]]
+name = "exfil"
+kind = "exfil"
+stage = "output"
+action = "block"
+"""
+    cfg = f"""[listen]
+addr = "127.0.0.1:{port}"
+[admin]
+addr = "127.0.0.1:{admin}"
+[storage]
+sqlite = "{d}/g.db"
+[audit]
+sync = "{sync}"
+[[upstreams]]
+name = "mock"
+url = "{mock}"
+[[models]]
+name = "m"
+upstreams = ["mock"]
+{g}"""
+    p = os.path.join(d, "g.toml")
+    with open(p, "w") as f:
+        f.write(cfg)
+    key = subprocess.run([RAMPART, "keys", "create", "-c", p, "--owner", "bench", "--model", "m", "--rpm", "100000000",
+                          "--tpm", "100000000000"], capture_output=True, text=True, check=True).stdout.strip()
+    return p, key
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--secs", type=int, default=10)
+    ap.add_argument("--soak", type=int, default=60, help="seconds of the memory soak at 1000 requests/s")
+    ap.add_argument("--mock-latency-ms", type=int, default=2)
+    ap.add_argument("--no-litellm", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(OUT, exist_ok=True)
+    mock = "http://127.0.0.1:19000"
+    start([RAMPART, "mock-upstream", "--listen", "127.0.0.1:19000", "--latency-ms", str(a.mock_latency_ms)])
+    wait_port(mock + "/mock/stats")
+
+    nginx_dir = os.path.join(OUT, "nginx")
+    os.makedirs(os.path.join(nginx_dir, "logs"), exist_ok=True)
+    with open(os.path.join(nginx_dir, "nginx.conf"), "w") as f:
+        f.write(f"""worker_processes auto;
+error_log {nginx_dir}/logs/error.log warn;
+pid {nginx_dir}/nginx.pid;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  upstream mock {{ server 127.0.0.1:19000; keepalive 256; }}
+  server {{
+    listen 127.0.0.1:19100;
+    location / {{ proxy_pass http://mock; proxy_http_version 1.1; proxy_set_header Connection ""; }}
+  }}
+}}
+""")
+    start(["nginx", "-p", nginx_dir, "-c", os.path.join(nginx_dir, "nginx.conf"), "-g", "daemon off;"])
+    wait_port("http://127.0.0.1:19100/mock/stats")
+
+    cfg1, key1 = rampart_config("rampart", 19300, 19301, mock, False)
+    gw1 = start([RAMPART, "serve", "-c", cfg1], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
+    wait_port("http://127.0.0.1:19301/healthz")
+    cfg2, key2 = rampart_config("rampart-guards", 19400, 19401, mock, True)
+    start([RAMPART, "serve", "-c", cfg2], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
+    wait_port("http://127.0.0.1:19401/healthz")
+    cfg3, key3 = rampart_config("rampart-normal", 19500, 19501, mock, False, sync="normal")
+    start([RAMPART, "serve", "-c", cfg3], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
+    wait_port("http://127.0.0.1:19501/healthz")
+
+    targets = [
+        ("mock, direct", mock + "/v1/chat/completions", None),
+        ("nginx (reverse proxy)", "http://127.0.0.1:19100/v1/chat/completions", None),
+        ("Rampart: auth + rate limit + audit (SQLite, fsync)", "http://127.0.0.1:19300/v1/chat/completions", key1),
+        ("Rampart: auth + rate limit + audit (SQLite, sync = normal)", "http://127.0.0.1:19500/v1/chat/completions", key3),
+        ("Rampart: auth + rate limit + audit (fsync) + all guards", "http://127.0.0.1:19400/v1/chat/completions", key2),
+    ]
+    if not a.no_litellm:
+        py = os.path.join(ROOT, "bench", ".venv-litellm", "bin", "litellm")
+        ldir = os.path.join(OUT, "litellm")
+        os.makedirs(ldir, exist_ok=True)
+        with open(os.path.join(ldir, "config.yaml"), "w") as f:
+            f.write(f"""model_list:
+  - model_name: m
+    litellm_params:
+      model: openai/m
+      api_base: {mock}/v1
+      api_key: not-used
+      rpm: 100000000
+general_settings:
+  master_key: sk-bench-master-key
+litellm_settings:
+  json_logs: true
+""")
+        start([py, "--config", os.path.join(ldir, "config.yaml"), "--port", "19200", "--host", "127.0.0.1", "--num_workers", "1"],
+              env={"LITELLM_LOG": "ERROR", "DISABLE_ADMIN_UI": "True"}, log=os.path.join(ldir, "log.txt"), cwd=ldir)
+        wait_port("http://127.0.0.1:19200/v1/chat/completions", headers={"Authorization": "Bearer sk-bench-master-key",
+                  "Content-Type": "application/json"}, method="POST", data=BODY.encode(), timeout=240)
+        targets.append(("LiteLLM proxy (master key, rpm limit, JSON logs)", "http://127.0.0.1:19200/v1/chat/completions",
+                        "sk-bench-master-key"))
+
+    res = {}
+    for name, url, key in targets:
+        r = {"wrk": wrk(url, key, a.secs)}
+        for rate in (100, 1000):
+            if "LiteLLM" in name and rate > 200:
+                r[f"open{rate}"] = loadgen(url, key, rate, min(a.secs, 5))
+            else:
+                r[f"open{rate}"] = loadgen(url, key, rate, a.secs)
+        res[name] = r
+        print(name, json.dumps(r), file=sys.stderr)
+
+    # Memory over a soak at 1000 requests/s (auth + rate limit + audit).
+    samples = []
+    soak = subprocess.Popen([LOADGEN, "--url", targets[2][1], "--body", BODY, "--key", key1, "--rate", "1000",
+                             "--secs", str(a.soak)], stdout=subprocess.PIPE, text=True)
+    t0 = time.time()
+    while soak.poll() is None:
+        samples.append((round(time.time() - t0), rss_kb(gw1.pid)))
+        time.sleep(max(1, a.soak / 30))
+    soak_out = json.loads(soak.stdout.read().strip().splitlines()[-1])
+    res["soak"] = {"secs": a.soak, "rss_kb": samples, "load": soak_out}
+    with open(os.path.join(ROOT, "bench", "out", "gateway.json"), "w") as f:
+        json.dump(res, f, indent=1)
+
+    d = res["mock, direct"]
+    lines = ["# Gateway benchmark", "",
+             f"`bench/gateway.sh --secs {a.secs} --soak {a.soak}`, one run, {time.strftime('%Y-%m-%d')}, this machine (2 cores, "
+             f"load generator, mock, proxies all on it). Mock upstream latency {a.mock_latency_ms} ms, 1 KB prompt, "
+             "non-streamed chat completions.", "",
+             "| target | max throughput (wrk, 64 conn) req/s | vs nginx | p50 / p99 at 100 req/s (ms) | added p50 / p99 at 100 req/s | p50 / p99 at 1000 req/s (ms) | added p50 / p99 at 1000 req/s |",
+             "|---|---|---|---|---|---|---|"]
+    ng = res["nginx (reverse proxy)"]["wrk"].get("rps", 0) or 1
+    for name, r in res.items():
+        if name == "soak":
+            continue
+        w = r["wrk"]
+        cells = [name, f"{w.get('rps', 0):,.0f}" + (f" ({w.get('non2xx', 0)} non-2xx)" if w.get('non2xx') else ""), f"{w.get('rps', 0) / ng:.2f}"]
+        for rate in (100, 1000):
+            o, base = r[f"open{rate}"], d[f"open{rate}"]
+            if "p50_ms" not in o:
+                cells += ["error", "-"]
+                continue
+            ach = "" if o["rps"] > rate * 0.95 else f" (achieved {o['rps']:.0f} req/s)"
+            cells.append(f"{o['p50_ms']:.2f} / {o['p99_ms']:.2f}{ach}")
+            cells.append("-" if r is d else f"{o['p50_ms'] - base['p50_ms']:+.2f} / {o['p99_ms'] - base['p99_ms']:+.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    rs = [kb for _, kb in samples if kb]
+    lines += ["", f"Memory soak: Rampart (auth + rate limit + audit) at 1000 req/s for {a.soak} s "
+              f"({soak_out['requests']} requests, {soak_out['errors']} errors, p99 {soak_out['p99_ms']:.2f} ms): RSS "
+              f"{rs[0] / 1024:.1f} MiB after start, {rs[len(rs) // 2] / 1024:.1f} MiB at half time, {rs[-1] / 1024:.1f} MiB at the end, "
+              f"max {max(rs) / 1024:.1f} MiB." if rs else "", ""]
+    with open(os.path.join(ROOT, "bench", "RESULTS-gateway.md"), "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+
+
+try:
+    main()
+finally:
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except OSError:
+            pass
