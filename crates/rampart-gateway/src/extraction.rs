@@ -16,7 +16,7 @@
 //! `throttle = true`, cut the key's request rate.
 
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::hash::{Hash, Hasher};
+use std::hash::Hasher;
 use std::sync::Mutex;
 
 const WINDOW: usize = 256;
@@ -42,7 +42,7 @@ struct KeyState {
     baseline: f64,
     minutes_seen: u64,
     recent: VecDeque<(u64, u64, bool, f64)>,
-    grams: HashSet<u64>,
+    grams: GramSet,
     gram_order: VecDeque<u64>,
 }
 
@@ -52,40 +52,73 @@ pub struct Tracker {
     keys: Mutex<HashMap<String, KeyState>>,
 }
 
-fn h64<T: Hash>(t: T) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    t.hash(&mut h);
-    h.finish()
+/// FNV-1a then a 64-bit finaliser: fast, and these hashes only feed statistics (a collision
+/// costs nothing but a slightly wrong signal), so a keyed hash is not needed.
+fn h64(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &x in b {
+        h = (h ^ u64::from(x)).wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    mix(h)
 }
+
+fn mix(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+/// The grams are hashes already: the set uses them as they are.
+#[derive(Default, Clone, Copy)]
+struct Identity(u64);
+
+impl Hasher for Identity {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, b: &[u8]) {
+        for &x in b {
+            self.0 = (self.0 << 8) ^ u64::from(x);
+        }
+    }
+    fn write_u64(&mut self, v: u64) {
+        self.0 = v;
+    }
+}
+
+type GramSet = HashSet<u64, std::hash::BuildHasherDefault<Identity>>;
 
 fn simhash(grams: &[u64]) -> u64 {
-    let mut v = [0i32; 64];
-    for g in grams {
-        for (i, slot) in v.iter_mut().enumerate() {
-            *slot += if (g >> i) & 1 == 1 { 1 } else { -1 };
+    // Branch-free per-bit counts (vectorised by the compiler); callers pass at most 255 grams.
+    let mut counts = [0u8; 64];
+    for g in grams.iter().take(255) {
+        for (i, c) in counts.iter_mut().enumerate() {
+            *c += ((g >> i) & 1) as u8;
         }
     }
-    v.iter().enumerate().fold(
-        0u64,
-        |acc, (i, &x)| if x > 0 { acc | (1 << i) } else { acc },
-    )
+    let n = grams.len().min(255);
+    counts.iter().enumerate().fold(0u64, |acc, (i, &c)| {
+        if usize::from(c) * 2 > n {
+            acc | (1 << i)
+        } else {
+            acc
+        }
+    })
 }
 
-fn skeleton(text: &str) -> u64 {
-    let mut s = String::with_capacity(text.len().min(4096));
+/// Hash of the lower-cased text with every run of digits replaced by one `0`.
+fn skeleton(lower: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut last_digit = false;
-    for c in text.chars().take(4096) {
-        if c.is_ascii_digit() {
-            if !last_digit {
-                s.push('0');
-            }
-            last_digit = true;
-        } else {
-            s.extend(c.to_lowercase());
-            last_digit = false;
+    for &b in lower.as_bytes().iter().take(16_384) {
+        let d = b.is_ascii_digit();
+        if d && last_digit {
+            continue;
         }
+        last_digit = d;
+        h = (h ^ u64::from(if d { b'0' } else { b })).wrapping_mul(0x0000_0100_0000_01b3);
     }
-    h64(s)
+    mix(h)
 }
 
 impl Tracker {
@@ -117,19 +150,40 @@ impl Tracker {
         }
         st.this_minute += 1;
 
-        let lower = text.to_lowercase();
-        let words: Vec<&str> = lower
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .take(2048)
-            .collect();
-        let grams: Vec<u64> = if words.len() < 3 {
-            vec![h64(&words)]
+        let lower = if text.is_ascii() {
+            text.to_ascii_lowercase()
         } else {
-            words.windows(3).map(h64).collect()
+            text.to_lowercase()
         };
-        let sh = simhash(&grams);
-        let sk = skeleton(text);
+        // The first 512 words say what kind of prompt this is; the rest adds cost, not signal.
+        let words: Vec<u64> = if lower.is_ascii() {
+            lower
+                .as_bytes()
+                .split(|b| !b.is_ascii_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .take(512)
+                .map(h64)
+                .collect()
+        } else {
+            lower
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+                .take(512)
+                .map(|w| h64(w.as_bytes()))
+                .collect()
+        };
+        let grams: Vec<u64> = if words.len() < 3 {
+            vec![mix(words
+                .iter()
+                .fold(0x9e37_79b9, |a, w| a.rotate_left(21) ^ w))]
+        } else {
+            words
+                .windows(3)
+                .map(|g| mix(g[0] ^ g[1].rotate_left(21) ^ g[2].rotate_left(42)))
+                .collect()
+        };
+        let sh = simhash(&grams[..grams.len().min(128)]);
+        let sk = skeleton(&lower);
         let dup = st
             .recent
             .iter()

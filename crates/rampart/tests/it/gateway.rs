@@ -1266,3 +1266,117 @@ fn gateway_fails_closed_when_the_counter_store_goes_away() {
     let ready = c.get(format!("{}/readyz", closed.admin)).send().unwrap();
     assert_eq!(ready.status().as_u16(), 503);
 }
+
+#[test]
+fn gateway_flags_and_throttles_systematic_querying() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_m, up) = mock(&[]);
+    let cfg = config(
+        dir.path(),
+        None,
+        &format!(
+            "[extraction]\nthrottle = true\nalert_score = 0.7\nthrottle_share = 0.05\n\n{}{}",
+            upstreams(&[("a", &up)]),
+            model("m", &["a"])
+        ),
+    );
+    let (sweeper, ks) = key(&cfg, &["--model", "m", "--rpm", "1000"]);
+    let (app, ka) = key(&cfg, &["--model", "m", "--rpm", "1000"]);
+    let gw = serve(&cfg, &[]);
+    away_from_minute_boundary();
+    let c = client();
+    // A template sweep at volume: flagged, then held to 5% of its 1000/min.
+    let mut codes = Vec::new();
+    for i in 0..200 {
+        codes.push(
+            chat(
+                &c,
+                &gw,
+                &ks,
+                "m",
+                &format!(
+                    "Classify the sentiment of review number {i}: the product scored {} out of 100",
+                    i * 7 % 100
+                ),
+            )
+            .status,
+        );
+    }
+    let limited = codes.iter().filter(|s| **s == 429).count();
+    assert!(
+        limited > 50,
+        "throttled after the alert: {limited} of 200 refused"
+    );
+    assert_eq!(codes[0], 200);
+    // Ordinary traffic from another key at a few requests is untouched.
+    for q in [
+        "What are your opening hours?",
+        "How do I reset my password?",
+        "Can I change my delivery address?",
+    ] {
+        assert_eq!(chat(&c, &gw, &ka, "m", q).status, 200);
+    }
+    let recs = records(&cfg);
+    let flagged: Vec<&Value> = recs
+        .iter()
+        .filter(|r| r["key_id"] == sweeper.as_str() && r.get("extraction").is_some())
+        .collect();
+    assert!(!flagged.is_empty(), "the alert is in the audit records");
+    assert!(flagged[0]["extraction"]["templated"].as_f64().unwrap() > 0.5);
+    assert!(
+        recs.iter()
+            .filter(|r| r["key_id"] == app.as_str())
+            .all(|r| r.get("extraction").is_none())
+    );
+    let m = c
+        .get(format!("{}/metrics", gw.admin))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(m.contains(&format!(
+        "rampart_extraction_signal{{key_id=\"{sweeper}\",signal=\"score\"}}"
+    )));
+    // Export for one customer, by key and time window.
+    let out = Command::new(bin())
+        .args([
+            "audit",
+            "export",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--key",
+            &app,
+            "--since",
+            "2000-01-01",
+        ])
+        .output()
+        .unwrap();
+    let lines = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(lines.lines().count(), 3);
+    assert!(
+        lines
+            .lines()
+            .all(|l| l.contains(&app) && !l.contains(&sweeper))
+    );
+    let out = Command::new(bin())
+        .args([
+            "audit",
+            "export",
+            "-c",
+            cfg.to_str().unwrap(),
+            "--key",
+            &app,
+            "--until",
+            "2000-01-01",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.stdout.is_empty());
+    // Logs never carry secrets or prompt text.
+    let log = gw.proc.stderr_text();
+    assert!(
+        !log.contains(&ks) && !log.contains(&ka) && !log.contains("opening hours"),
+        "{log}"
+    );
+}
