@@ -8,7 +8,7 @@ Throughput: wrk, 2 threads, 64 connections, closed loop. Latency: the open-loop 
 request was due. Added latency = target minus direct, at the same rate.
 Writes bench/RESULTS-gateway.md and bench/out/gateway.json.
 """
-import argparse, json, os, shutil, signal, subprocess, sys, time, urllib.request
+import argparse, json, os, shutil, signal, statistics, subprocess, sys, time, urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "bench", "out", "gateway")
@@ -71,6 +71,29 @@ def loadgen(url, key, rate, secs):
         return json.loads(out.stdout.strip().splitlines()[-1])
     except Exception:
         return {"error": out.stderr[-300:]}
+
+
+def overhead_buckets(admin_port):
+    """Cumulative bucket counts of rampart_gateway_overhead_seconds{route="chat"}."""
+    req = urllib.request.Request(f"http://127.0.0.1:{admin_port}/metrics", headers={"Authorization": "Bearer bench-admin"})
+    text = urllib.request.urlopen(req, timeout=5).read().decode()
+    out = {}
+    for l in text.splitlines():
+        if l.startswith("rampart_gateway_overhead_seconds_bucket") and 'route="chat"' in l:
+            le = l.split('le="')[1].split('"')[0]
+            out[float("inf") if le == "+Inf" else float(le)] = float(l.rsplit(" ", 1)[1])
+    return out
+
+
+def bucket_quantiles(before, after):
+    """(p50, p99) upper bucket bounds, in ms, of the requests between two scrapes."""
+    les = sorted(after)
+    d = [(le, after[le] - before.get(le, 0)) for le in les]
+    total = d[-1][1] if d else 0
+    q = []
+    for p in (0.5, 0.99):
+        q.append(next((le * 1000 for le, c in d if total and c >= p * total), float("nan")))
+    return q
 
 
 def rss_kb(pid):
@@ -148,6 +171,7 @@ def main():
     ap.add_argument("--soak", type=int, default=60, help="seconds of the memory soak at 1000 requests/s")
     ap.add_argument("--mock-latency-ms", type=int, default=2)
     ap.add_argument("--no-litellm", action="store_true")
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the fixed-rate runs")
     a = ap.parse_args()
     os.makedirs(OUT, exist_ok=True)
     mock = "http://127.0.0.1:19000"
@@ -214,16 +238,35 @@ litellm_settings:
         targets.append(("LiteLLM proxy (master key, rpm limit, JSON logs)", "http://127.0.0.1:19200/v1/chat/completions",
                         "sk-bench-master-key"))
 
-    res = {}
+    res = {name: {} for name, _, _ in targets}
     for name, url, key in targets:
-        r = {"wrk": wrk(url, key, a.secs)}
-        for rate in (100, 1000):
-            if "LiteLLM" in name and rate > 200:
-                r[f"open{rate}"] = loadgen(url, key, rate, min(a.secs, 5))
-            else:
-                r[f"open{rate}"] = loadgen(url, key, rate, a.secs)
-        res[name] = r
-        print(name, json.dumps(r), file=sys.stderr)
+        res[name]["wrk"] = wrk(url, key, a.secs)
+        print(name, "wrk", json.dumps(res[name]["wrk"]), file=sys.stderr)
+    # Latency at fixed rates: targets interleaved, `rounds` times; medians per target, so that
+    # drift on this shared machine hits every target alike.
+    admin = {targets[2][0]: 19301, targets[3][0]: 19501, targets[4][0]: 19401}
+    for rate in (100, 1000):
+        runs = {name: [] for name, _, _ in targets}
+        inside = {name: [] for name in admin}
+        for _ in range(a.rounds):
+            for name, url, key in targets:
+                if "LiteLLM" in name and rate > 200:
+                    continue  # saturates below 100 req/s (measured above); its queue only grows
+                before = overhead_buckets(admin[name]) if name in admin else None
+                runs[name].append(loadgen(url, key, rate, a.secs))
+                if before is not None:
+                    inside[name].append(bucket_quantiles(before, overhead_buckets(admin[name])))
+        for name in runs:
+            ok = [r for r in runs[name] if "p50_ms" in r]
+            if not ok:
+                continue
+            med = lambda k: statistics.median(r[k] for r in ok)
+            res[name][f"open{rate}"] = {"p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"), "rps": med("rps"),
+                                        "errors": sum(r["errors"] for r in ok), "rounds": len(ok)}
+            if inside.get(name):
+                res[name][f"inside{rate}"] = {"p50_le_ms": statistics.median(q[0] for q in inside[name]),
+                                              "p99_le_ms": statistics.median(q[1] for q in inside[name])}
+            print(name, rate, json.dumps(res[name][f"open{rate}"]), file=sys.stderr)
 
     # Memory over a soak at 1000 requests/s (auth + rate limit + audit).
     samples = []
@@ -240,11 +283,14 @@ litellm_settings:
 
     d = res["mock, direct"]
     lines = ["# Gateway benchmark", "",
-             f"`bench/gateway.sh --secs {a.secs} --soak {a.soak}`, one run, {time.strftime('%Y-%m-%d')}, this machine (2 cores, "
-             f"load generator, mock, proxies all on it). Mock upstream latency {a.mock_latency_ms} ms, 1 KB prompt, "
-             "non-streamed chat completions.", "",
-             "| target | max throughput (wrk, 64 conn) req/s | vs nginx | p50 / p99 at 100 req/s (ms) | added p50 / p99 at 100 req/s | p50 / p99 at 1000 req/s (ms) | added p50 / p99 at 1000 req/s |",
-             "|---|---|---|---|---|---|---|"]
+             f"`bench/gateway.sh --secs {a.secs} --rounds {a.rounds} --soak {a.soak}`, one run, {time.strftime('%Y-%m-%d')}, this machine "
+             f"(2 cores shared by the load generator, the mock and the proxy under test). Mock upstream latency {a.mock_latency_ms} ms, "
+             "1 KB prompt, non-streamed chat completions. Throughput: wrk, 2 threads, 64 connections, closed loop. Latency: open loop at "
+             f"a fixed rate, measured from when each request was due; targets interleaved, median of {a.rounds} rounds of {a.secs} s. "
+             "Added = target minus the direct call in the same run. *Inside* = the gateway's own "
+             "`rampart_gateway_overhead_seconds` histogram (end-to-end minus upstream, audit commit included), as bucket upper bounds.", "",
+             "| target | max req/s (wrk) | vs nginx | p50 / p99 at 100 req/s (ms) | added p50 / p99 | p50 / p99 at 1000 req/s (ms) | added p50 / p99 | inside p50 / p99 at 1000 req/s |",
+             "|---|---|---|---|---|---|---|---|"]
     ng = res["nginx (reverse proxy)"]["wrk"].get("rps", 0) or 1
     for name, r in res.items():
         if name == "soak":
@@ -252,13 +298,15 @@ litellm_settings:
         w = r["wrk"]
         cells = [name, f"{w.get('rps', 0):,.0f}" + (f" ({w.get('non2xx', 0)} non-2xx)" if w.get('non2xx') else ""), f"{w.get('rps', 0) / ng:.2f}"]
         for rate in (100, 1000):
-            o, base = r[f"open{rate}"], d[f"open{rate}"]
-            if "p50_ms" not in o:
-                cells += ["error", "-"]
+            o, base = r.get(f"open{rate}"), d.get(f"open{rate}")
+            if not o:
+                cells += ["not run (saturated below this rate)", "-"]
                 continue
             ach = "" if o["rps"] > rate * 0.95 else f" (achieved {o['rps']:.0f} req/s)"
             cells.append(f"{o['p50_ms']:.2f} / {o['p99_ms']:.2f}{ach}")
             cells.append("-" if r is d else f"{o['p50_ms'] - base['p50_ms']:+.2f} / {o['p99_ms'] - base['p99_ms']:+.2f}")
+        i = r.get("inside1000")
+        cells.append(f"≤ {i['p50_le_ms']:g} / ≤ {i['p99_le_ms']:g} ms" if i else "-")
         lines.append("| " + " | ".join(cells) + " |")
     rs = [kb for _, kb in samples if kb]
     lines += ["", f"Memory soak: Rampart (auth + rate limit + audit) at 1000 req/s for {a.soak} s "
