@@ -82,6 +82,52 @@ impl KeySpec {
     }
 }
 
+/// Changes to a key: each field given replaces the key's value (lists replace whole lists).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct KeyPatch {
+    /// New models.
+    pub models: Option<Vec<String>>,
+    /// New endpoints.
+    pub endpoints: Option<Vec<String>>,
+    /// New scopes.
+    pub scopes: Option<Vec<String>>,
+    /// Requests per minute.
+    pub rpm: Option<u64>,
+    /// Tokens per minute.
+    pub tpm: Option<u64>,
+    /// Tokens per UTC day.
+    pub tokens_per_day: Option<u64>,
+    /// Tokens per UTC month.
+    pub tokens_per_month: Option<u64>,
+    /// Largest request body.
+    pub max_body_bytes: Option<usize>,
+    /// Expiry (Unix seconds).
+    pub expires_at: Option<i64>,
+    /// New tags.
+    pub tags: Option<Vec<String>>,
+}
+
+impl KeyPatch {
+    fn apply(&self, s: &mut KeySpec) {
+        let set = |dst: &mut Vec<String>, src: &Option<Vec<String>>| {
+            if let Some(v) = src {
+                dst.clone_from(v);
+            }
+        };
+        set(&mut s.models, &self.models);
+        set(&mut s.endpoints, &self.endpoints);
+        set(&mut s.scopes, &self.scopes);
+        set(&mut s.tags, &self.tags);
+        s.rpm = self.rpm.or(s.rpm);
+        s.tpm = self.tpm.or(s.tpm);
+        s.tokens_per_day = self.tokens_per_day.or(s.tokens_per_day);
+        s.tokens_per_month = self.tokens_per_month.or(s.tokens_per_month);
+        s.max_body_bytes = self.max_body_bytes.or(s.max_body_bytes);
+        s.expires_at = self.expires_at.or(s.expires_at);
+    }
+}
+
 /// A stored key.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct KeyRecord {
@@ -227,6 +273,21 @@ impl KeyStore {
         self.db.revoke_key(id, now).await?;
         self.invalidate();
         Ok(())
+    }
+
+    /// Change an active key's grants and limits; running gateways apply them to the next
+    /// request (the secret is unchanged). `patch` holds the fields to change.
+    pub async fn update(&self, id: &str, patch: &KeyPatch) -> Result<KeyRecord> {
+        let mut rec = self
+            .db
+            .key_by_id(id)
+            .await?
+            .ok_or_else(|| Error::Keys(format!("no key `{id}` (see `rampart keys list`)")))?;
+        patch.apply(&mut rec.spec);
+        rec.spec.validate()?;
+        self.db.update_key(id, &rec.spec).await?;
+        self.invalidate();
+        Ok(rec)
     }
 
     /// Replace a key's secret (the old one stops working at once); returns the new secret.

@@ -1153,6 +1153,7 @@ pub fn admin_router(gw: Shared) -> Router {
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/admin/keys", get(keys_list).post(keys_create))
+        .route("/admin/keys/{id}", axum::routing::patch(keys_update))
         .route("/admin/keys/{id}/revoke", post(keys_revoke))
         .route("/admin/keys/{id}/rotate", post(keys_rotate))
         .route("/admin/reload", post(reload))
@@ -1269,6 +1270,46 @@ async fn keys_create(State(gw): State<Shared>, headers: HeaderMap, body: Bytes) 
             Json(serde_json::json!({"key": rec, "secret": secret})),
         )
             .into_response(),
+        Err(e) => openai::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "invalid_key_spec",
+            &e.to_string(),
+            &request_id(),
+        ),
+    }
+}
+
+async fn keys_update(
+    State(gw): State<Shared>,
+    headers: HeaderMap,
+    AxPath(id): AxPath<String>,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = admin_ok(&gw, &headers) {
+        return *r;
+    }
+    let patch: crate::keys::KeyPatch = match serde_json::from_slice(&body) {
+        Ok(p) => p,
+        Err(e) => {
+            return openai::error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "invalid_key_spec",
+                &format!("Invalid key change: {e}"),
+                &request_id(),
+            );
+        }
+    };
+    match gw.keys.update(&id, &patch).await {
+        Ok(rec) => Json(serde_json::json!({"key": rec})).into_response(),
+        Err(e @ Error::Keys(_)) if e.to_string().contains("no ") => openai::error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "unknown_key",
+            &e.to_string(),
+            &request_id(),
+        ),
         Err(e) => openai::error(
             StatusCode::BAD_REQUEST,
             "invalid_request_error",

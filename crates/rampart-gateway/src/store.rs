@@ -284,6 +284,36 @@ impl Db {
         Ok(())
     }
 
+    pub(crate) async fn update_key(&self, id: &str, spec: &KeySpec) -> Result<()> {
+        let spec = spec_json(spec)?;
+        let n = match self {
+            Db::Sqlite(s) => lock(&s.conn)?.execute(
+                "UPDATE keys SET spec = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id, spec],
+            )? as u64,
+            Db::Postgres(c) => {
+                let n = c
+                    .execute(
+                        "UPDATE rampart_keys SET spec = $2 WHERE id = $1 AND revoked_at IS NULL",
+                        &[&id, &spec],
+                    )
+                    .await?;
+                bump_pg(c).await?;
+                n
+            }
+        };
+        if n == 0 {
+            return Err(Error::Keys(format!(
+                "no active key `{id}` (see `rampart keys list`)"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn key_by_id(&self, id: &str) -> Result<Option<KeyRecord>> {
+        Ok(self.list_keys().await?.into_iter().find(|k| k.id == id))
+    }
+
     pub(crate) async fn rotate_key(&self, id: &str, h: &[u8; 32], now: i64) -> Result<()> {
         let n = match self {
             Db::Sqlite(s) => lock(&s.conn)?.execute(

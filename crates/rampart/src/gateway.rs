@@ -35,6 +35,9 @@ pub enum KeysCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Change a key's limits or grants in place (same secret); running gateways apply it to the
+    /// next request. Lists (--model, --endpoint, --scope, --tag) replace the key's lists.
+    Update(UpdateArgs),
     /// Revoke a key (takes effect within a quarter of a second on running gateways).
     Revoke {
         /// Key id (`key_...`).
@@ -85,6 +88,39 @@ pub struct CreateArgs {
     /// JSON output (`{"key": ..., "secret": ...}`).
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// Key id.
+    pub id: String,
+    /// Models (replaces the list).
+    #[arg(long = "model")]
+    pub models: Vec<String>,
+    /// Endpoints (replaces the list).
+    #[arg(long = "endpoint")]
+    pub endpoints: Vec<String>,
+    /// Scopes (replaces the list).
+    #[arg(long = "scope")]
+    pub scopes: Vec<String>,
+    /// Requests per minute.
+    #[arg(long)]
+    pub rpm: Option<u64>,
+    /// Tokens per minute.
+    #[arg(long)]
+    pub tpm: Option<u64>,
+    /// Tokens per UTC day.
+    #[arg(long)]
+    pub tokens_per_day: Option<u64>,
+    /// Tokens per UTC month.
+    #[arg(long)]
+    pub tokens_per_month: Option<u64>,
+    /// Largest request body, bytes.
+    #[arg(long)]
+    pub max_body_bytes: Option<usize>,
+    /// Tags (replaces the list).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -264,6 +300,26 @@ pub fn keys(cmd: KeysCommand, c: ConfigArg) -> Result<u8> {
                         )?;
                     }
                 }
+            }
+            KeysCommand::Update(a) => {
+                let some = |v: Vec<String>| (!v.is_empty()).then_some(v);
+                let patch = rampart_gateway::keys::KeyPatch {
+                    models: some(a.models),
+                    endpoints: some(a.endpoints),
+                    scopes: some(a.scopes),
+                    rpm: a.rpm,
+                    tpm: a.tpm,
+                    tokens_per_day: a.tokens_per_day,
+                    tokens_per_month: a.tokens_per_month,
+                    max_body_bytes: a.max_body_bytes,
+                    expires_at: None,
+                    tags: some(a.tags),
+                };
+                let rec = store.update(&a.id, &patch).await?;
+                eprintln!(
+                    "updated {} (running gateways apply it to their next request)",
+                    rec.id
+                );
             }
             KeysCommand::Revoke { id } => {
                 store.revoke(&id, now).await?;

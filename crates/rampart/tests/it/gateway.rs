@@ -236,6 +236,29 @@ fn gateway_auth_scopes_and_malformed_requests() {
         .send()
         .unwrap();
     assert_eq!(bad.status().as_u16(), 400);
+    let created_id = created["key"]["id"].as_str().unwrap();
+    let patched = c
+        .patch(format!("{admin_keys}/{created_id}"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"rpm": 7}))
+        .send()
+        .unwrap();
+    assert_eq!(patched.status().as_u16(), 200);
+    assert_eq!(patched.json::<Value>().unwrap()["key"]["rpm"], 7);
+    let missing = c
+        .patch(format!("{admin_keys}/key_nope"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"rpm": 7}))
+        .send()
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+    let bad = c
+        .patch(format!("{admin_keys}/{created_id}"))
+        .bearer_auth(ADMIN_TOKEN)
+        .json(&json!({"scopes": ["root"]}))
+        .send()
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
     let list: Value = c
         .get(&admin_keys)
         .bearer_auth(ADMIN_TOKEN)
@@ -276,7 +299,7 @@ fn gateway_rate_limit_holds_under_concurrency() {
         None,
         &format!("{}{}", upstreams(&[("a", &up)]), model("m", &["a"])),
     );
-    let (_id, k) = key(&cfg, &["--model", "m", "--rpm", "20"]);
+    let (key_id, k) = key(&cfg, &["--model", "m", "--rpm", "20"]);
     let gw = serve(&cfg, &[]);
     away_from_minute_boundary();
     let (ok, limited) = hammer(&gw, &k, 8, 6);
@@ -284,6 +307,27 @@ fn gateway_rate_limit_holds_under_concurrency() {
     assert_eq!(limited, 28);
     let r = chat(&client(), &gw, &k, "m", "one more");
     assert_eq!(r.status, 429);
+    // Limits change in place: the running gateway applies a raised limit to the next request.
+    let out = Command::new(bin())
+        .args([
+            "keys",
+            "update",
+            "-c",
+            cfg.to_str().unwrap(),
+            &key_id,
+            "--rpm",
+            "25",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eventually("raised limit applied", || {
+        chat(&client(), &gw, &k, "m", "after update").status == 200
+    });
     assert_eq!(r.body["error"]["code"], "rate_limit_exceeded");
     let retry: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=60).contains(&retry));
