@@ -15,6 +15,7 @@
 //! ```
 
 pub mod render;
+pub mod time;
 
 use serde::{Deserialize, Serialize};
 use std::fmt;

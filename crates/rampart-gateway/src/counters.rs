@@ -93,17 +93,9 @@ impl Windows {
     }
 }
 
-/// Months since 1970-01 for a day number (civil-from-days, proleptic Gregorian).
+/// Months since 1970-01 for a day number.
 fn month_index(day: u64) -> u64 {
-    let z = day as i64 + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = if m <= 2 { y + 1 } else { y };
+    let (y, m, _) = rampart_core::time::civil_from_days(day as i64);
     ((y - 1970) * 12 + (m - 1)).max(0) as u64
 }
 

@@ -70,29 +70,6 @@ fn request_id() -> String {
     format!("req_{}", hex::encode(b))
 }
 
-fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let sod = secs.rem_euclid(86_400);
-    // civil from days
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        sod / 3600,
-        sod % 3600 / 60,
-        sod % 60,
-        ms.rem_euclid(1000)
-    )
-}
-
 /// One request in flight: what the audit record and metrics will say.
 struct Flight {
     t0: Instant,
@@ -107,7 +84,7 @@ impl Flight {
         Flight {
             t0: Instant::now(),
             rec: Record {
-                time: rfc3339(ms),
+                time: rampart_core::time::rfc3339_millis(ms),
                 ts_ms: ms,
                 request_id: request_id(),
                 route: route.into(),
@@ -1406,12 +1383,6 @@ pub fn verdict_of<'a>(v: &'a [GuardVerdict], guard: &str, stage: &str) -> Option
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn time_format() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(1_795_651_200_123), "2026-11-26T00:00:00.123Z");
-    }
 
     #[test]
     fn events_split_on_blank_lines() {

@@ -45,27 +45,7 @@ pub struct TrustedRoot {
 
 fn rfc3339(s: &str) -> Option<i64> {
     // "2021-01-12T11:53:27Z" (fractional seconds ignored).
-    let b = s.as_bytes();
-    let num = |a: usize, n: usize| -> Option<i64> {
-        std::str::from_utf8(b.get(a..a + n)?).ok()?.parse().ok()
-    };
-    let (y, mo, d, h, mi, se) = (
-        num(0, 4)?,
-        num(5, 2)?,
-        num(8, 2)?,
-        num(11, 2)?,
-        num(14, 2)?,
-        num(17, 2)?,
-    );
-    // Days from civil (Howard Hinnant's algorithm).
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se)
+    rampart_core::time::parse_rfc3339(s)
 }
 
 fn valid_for(v: &Value) -> (Option<i64>, Option<i64>) {

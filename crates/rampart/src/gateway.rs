@@ -341,30 +341,11 @@ fn parse_time(s: &str) -> Result<i64> {
     if let Ok(n) = s.parse::<i64>() {
         return Ok(n * 1000);
     }
-    // YYYY-MM-DD[THH:MM:SS]Z
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Result<i64> {
-        s.get(r).and_then(|x| x.parse().ok()).with_context(|| {
+    rampart_core::time::parse_rfc3339(s)
+        .map(|t| t * 1000)
+        .with_context(|| {
             format!("bad time {s:?}: use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or Unix seconds")
         })
-    };
-    if b.len() < 10 {
-        bail!("bad time {s:?}: use YYYY-MM-DD, YYYY-MM-DDTHH:MM:SSZ or Unix seconds");
-    }
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = if b.len() >= 19 {
-        (num(11..13)?, num(14..16)?, num(17..19)?)
-    } else {
-        (0, 0, 0)
-    };
-    let y2 = if m <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Ok(((days * 86_400) + hh * 3600 + mm * 60 + ss) * 1000)
 }
 
 pub fn audit(cmd: AuditCommand, c: ConfigArg) -> Result<u8> {
