@@ -51,6 +51,11 @@ pub trait Guard: Send + Sync {
     }
     /// Change the request before input guards run (insert a canary); default: nothing.
     fn prepare(&self, _route: &str, _req: &mut Value, _cx: &mut Ctx) {}
+    /// Its findings are verdicts on the whole text (size, injection), not spans: they cannot
+    /// be redacted, so `redact`/`pseudonymise` act as `block`; default: spans.
+    fn whole_text(&self) -> bool {
+        false
+    }
     /// Chat roles whose messages this guard examines on input; default: every role.
     fn roles(&self) -> Option<&'static [&'static str]> {
         None
@@ -63,6 +68,9 @@ struct PromptLimit {
 }
 
 impl Guard for PromptLimit {
+    fn whole_text(&self) -> bool {
+        true
+    }
     fn scan(&self, _t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
         Ok(Vec::new())
     }
@@ -112,6 +120,9 @@ struct Injection {
 }
 
 impl Guard for Injection {
+    fn whole_text(&self) -> bool {
+        true
+    }
     fn scan(&self, t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
         let v = rampart_guard::injection::classify(&self.model, t);
         let hit = !v.rules.is_empty() || self.threshold.map_or(v.injection, |th| v.score >= th);
@@ -472,15 +483,13 @@ impl Pipeline {
                 continue;
             }
             // Whole-text findings (injection, size) cannot be redacted: they block or flag.
-            let whole = hits_all
-                .iter()
-                .any(|h| h.start == 0 && (h.end == 0 || matches!(h.label, "PROMPT_INJECTION")));
-            let action =
-                if whole && matches!(s.action, GuardAction::Redact | GuardAction::Pseudonymise) {
-                    GuardAction::Block
-                } else {
-                    s.action
-                };
+            let action = if s.guard.whole_text()
+                && matches!(s.action, GuardAction::Redact | GuardAction::Pseudonymise)
+            {
+                GuardAction::Block
+            } else {
+                s.action
+            };
             verdicts.set(&s.name, "input", verdict_word(action), &hits_all, us);
             if action == GuardAction::Block {
                 return Err(Blocked {
@@ -627,7 +636,7 @@ impl Pipeline {
                 // Hits wholly inside released text were dealt with before.
                 Ok(h) => h
                     .into_iter()
-                    .filter(|h| h.end > off || (h.start == 0 && h.end == text.len()))
+                    .filter(|h| h.end > off || s.guard.whole_text())
                     .collect(),
             };
             if hits.is_empty() {

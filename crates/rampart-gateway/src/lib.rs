@@ -83,6 +83,22 @@ fn read_secret(env: Option<&str>, file: Option<&Path>, what: &str) -> Result<Opt
         .filter(|s| !s.is_empty()))
 }
 
+/// The audit content key named by `[audit] content_key_env` / `content_key_file` (the
+/// gateway encrypts with it; `rampart audit export --decrypt` decrypts with it).
+pub fn content_key(cfg: &Config) -> Result<audit::ContentKey> {
+    let s = read_secret(
+        cfg.audit.content_key_env.as_deref(),
+        cfg.audit.content_key_file.as_deref(),
+        "audit content key",
+    )?
+    .ok_or_else(|| {
+        Error::Config(
+            "the audit content key is not set ([audit] content_key_env or content_key_file)".into(),
+        )
+    })?;
+    audit::ContentKey::from_hex(&s)
+}
+
 /// Addresses the gateway listens on.
 #[derive(Debug, Clone, Copy)]
 pub struct Bound {
@@ -120,15 +136,7 @@ pub async fn serve(
     )
     .await?;
     let content_key = if cfg.audit.content {
-        let s = read_secret(
-            cfg.audit.content_key_env.as_deref(),
-            cfg.audit.content_key_file.as_deref(),
-            "audit content key",
-        )?
-        .ok_or_else(|| {
-            Error::Config("[audit] content = true but the content key is not set".into())
-        })?;
-        Some(audit::ContentKey::from_hex(&s)?)
+        Some(content_key(&cfg)?)
     } else {
         None
     };

@@ -6,7 +6,7 @@
 //!
 //! Every exit writes one audit record before the client gets its answer.
 
-use crate::audit::{AuditLog, ContentKey, GuardVerdict, Record};
+use crate::audit::{AuditLog, ContentKey, Record};
 use crate::config::{Config, FailMode};
 use crate::counters::{Counters, Exceeded, Limits as CLimits, Windows};
 use crate::error::{Error, Result};
@@ -423,12 +423,19 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
     let now = crate::audit::now_ms();
     let w = Windows::at(now.max(0) as u64);
     let mut rpm = key.spec.rpm;
-    if cfg.extraction.enabled {
-        let text: String = texts_mut(route, &mut v)
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
+    let (prompt_text, prompt_len) = {
+        let texts = texts_mut(route, &mut v);
+        let len: usize = texts.iter().map(|s| s.len()).sum();
+        let joined = cfg.extraction.enabled.then(|| {
+            texts
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join("\n")
+        });
+        (joined, len)
+    };
+    if let Some(text) = prompt_text {
         let sig = gw.tracker.observe(&key.id, &text, w.minute);
         for (name, val) in [
             ("volume", sig.volume),
@@ -454,7 +461,7 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
     }
 
     // Quota and rate: reserve the worst case, reconcile later.
-    let prompt_est = estimate_tokens(texts_mut(route, &mut v).iter().map(|s| s.len()).sum());
+    let prompt_est = estimate_tokens(prompt_len);
     let reserve = prompt_est
         + if route == "embeddings" {
             0
@@ -625,7 +632,6 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
                     "The upstream failed to answer.",
                 ),
             };
-            let _ = ex.last_status;
             return gw.refuse(f, status, "server_error", code, msg).await;
         }
     };
@@ -1371,13 +1377,6 @@ impl Gateway {
         tracing::info!("configuration reloaded");
         Ok(())
     }
-}
-
-/// Verdicts as stored (for tests and tools).
-pub fn verdict_of<'a>(v: &'a [GuardVerdict], guard: &str, stage: &str) -> Option<&'a str> {
-    v.iter()
-        .find(|g| g.guard == guard && g.stage == stage)
-        .map(|g| g.verdict.as_str())
 }
 
 #[cfg(test)]

@@ -311,7 +311,22 @@ impl Db {
     }
 
     pub(crate) async fn key_by_id(&self, id: &str) -> Result<Option<KeyRecord>> {
-        Ok(self.list_keys().await?.into_iter().find(|k| k.id == id))
+        match self {
+            Db::Sqlite(s) => {
+                let c = lock(&s.conn)?;
+                let row = c
+                    .query_row("SELECT id, spec, created_at, revoked_at, rotated_at FROM keys WHERE id = ?1", params![id], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    })
+                    .optional()?;
+                row.map(|(a, b, c, d, e)| parse_key(a, b, c, d, e)).transpose()
+            }
+            Db::Postgres(c) => c
+                .query_opt("SELECT id, spec, created_at, revoked_at, rotated_at FROM rampart_keys WHERE id = $1", &[&id])
+                .await?
+                .map(|r| parse_key(r.get(0), r.get(1), r.get(2), r.get(3), r.get(4)))
+                .transpose(),
+        }
     }
 
     pub(crate) async fn rotate_key(&self, id: &str, h: &[u8; 32], now: i64) -> Result<()> {
@@ -337,33 +352,6 @@ impl Db {
             )));
         }
         Ok(())
-    }
-
-    /// The chain's last row (seq, hash), or the prune anchor, or the genesis.
-    pub async fn chain_head(&self) -> Result<(i64, String)> {
-        let last = match self {
-            Db::Sqlite(s) => lock(&s.conn)?
-                .query_row(
-                    "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
-                    [],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?,
-            Db::Postgres(c) => c
-                .query_opt(
-                    "SELECT seq, hash FROM rampart_audit ORDER BY seq DESC LIMIT 1",
-                    &[],
-                )
-                .await?
-                .map(|r| (r.get(0), r.get(1))),
-        };
-        if let Some(l) = last {
-            return Ok(l);
-        }
-        Ok(self
-            .anchor()
-            .await?
-            .unwrap_or_else(|| (0, crate::audit::GENESIS.to_string())))
     }
 
     /// Append records to the chain in one transaction: the head is read inside it (under a

@@ -120,8 +120,6 @@ pub struct Exhausted {
     pub attempts: u32,
     /// Last failure.
     pub last: Option<FailKind>,
-    /// Last 5xx status and body, passed on when that was the final answer.
-    pub last_status: Option<u16>,
 }
 
 impl Upstreams {
@@ -173,7 +171,6 @@ impl Upstreams {
     ) -> Result<Forwarded, Exhausted> {
         let mut attempts = 0u32;
         let mut last = None;
-        let mut last_status = None;
         for name in order {
             if attempts as usize >= lim.max_attempts {
                 break;
@@ -205,10 +202,7 @@ impl Upstreams {
                             attempts,
                         });
                     }
-                    Ok(Ok(resp)) => {
-                        last_status = Some(resp.status().as_u16());
-                        FailKind::Status5xx
-                    }
+                    Ok(Ok(_)) => FailKind::Status5xx,
                     Ok(Err(e)) if e.is_connect() => FailKind::Connect,
                     Ok(Err(e)) if e.is_timeout() => FailKind::Timeout,
                     Ok(Err(_)) => FailKind::Transport,
@@ -218,11 +212,7 @@ impl Upstreams {
             on_fail(up, kind);
             last = Some(kind);
         }
-        Err(Exhausted {
-            attempts,
-            last,
-            last_status,
-        })
+        Err(Exhausted { attempts, last })
     }
 }
 

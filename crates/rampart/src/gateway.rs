@@ -377,7 +377,7 @@ pub fn audit(cmd: AuditCommand, c: ConfigArg) -> Result<u8> {
                 let mut buf: Vec<u8> = Vec::new();
                 let n = audit::export(&db, key.as_deref(), from, to, &mut buf).await?;
                 if decrypt {
-                    let k = read_content_key(&cfg)?;
+                    let k = rampart_gateway::content_key(&cfg)?;
                     let mut out2 = Vec::new();
                     for line in buf.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
                         let mut v: serde_json::Value = serde_json::from_slice(line)?;
@@ -413,19 +413,6 @@ pub fn audit(cmd: AuditCommand, c: ConfigArg) -> Result<u8> {
             }
         }
     })
-}
-
-fn read_content_key(cfg: &Config) -> Result<audit::ContentKey> {
-    let s = if let Some(f) = &cfg.audit.content_key_file {
-        std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?
-    } else if let Some(e) = &cfg.audit.content_key_env {
-        std::env::var(e).with_context(|| {
-            format!("environment variable {e} (the audit content key) is not set")
-        })?
-    } else {
-        bail!("no content key configured ([audit] content_key_env or content_key_file)");
-    };
-    Ok(audit::ContentKey::from_hex(&s)?)
 }
 
 pub fn mock_upstream(a: MockArgs) -> Result<u8> {
