@@ -107,6 +107,9 @@ pub struct Record {
     /// Model-extraction signals, when they crossed the alert score.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extraction: Option<serde_json::Value>,
+    /// Drift report of the input window this request completed (per route).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drift: Option<serde_json::Value>,
     /// Encrypted content (opt-in): hex of nonce || XChaCha20-Poly1305 ciphertext of
     /// `{"request": ..., "completion": ...}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -40,6 +40,75 @@ pub struct Config {
     /// Guard stages.
     #[serde(default)]
     pub guards: Vec<GuardConfig>,
+    /// Drift and out-of-distribution monitor over input traffic.
+    #[serde(default)]
+    pub drift: DriftConfig,
+}
+
+/// Drift monitor: per route, the first `window` prompts are the baseline and every following
+/// window is compared with it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DriftConfig {
+    /// On or off.
+    #[serde(default)]
+    pub enabled: bool,
+    /// Prompts per window.
+    #[serde(default = "default_drift_window")]
+    pub window: u64,
+    /// Alert when the population stability index of prompt lengths exceeds this.
+    #[serde(default = "default_psi")]
+    pub length_psi: f64,
+    /// Alert when the Jensen-Shannon divergence of the script mix exceeds this.
+    #[serde(default = "default_script_js")]
+    pub script_js: f64,
+    /// Alert when the Jensen-Shannon divergence of the character-trigram profile exceeds this.
+    #[serde(default = "default_ngram_js")]
+    pub ngram_js: f64,
+    /// Alert when the share of prompts an input guard flagged or blocked rises by this much.
+    #[serde(default = "default_flagged_delta")]
+    pub flagged_delta: f64,
+}
+
+fn default_drift_window() -> u64 {
+    1000
+}
+fn default_psi() -> f64 {
+    rampart_guard::drift::Thresholds::default().psi
+}
+fn default_script_js() -> f64 {
+    rampart_guard::drift::Thresholds::default().script_js
+}
+fn default_ngram_js() -> f64 {
+    rampart_guard::drift::Thresholds::default().ngram_js
+}
+fn default_flagged_delta() -> f64 {
+    rampart_guard::drift::Thresholds::default().flagged_delta
+}
+
+impl Default for DriftConfig {
+    fn default() -> Self {
+        DriftConfig {
+            enabled: false,
+            window: default_drift_window(),
+            length_psi: default_psi(),
+            script_js: default_script_js(),
+            ngram_js: default_ngram_js(),
+            flagged_delta: default_flagged_delta(),
+        }
+    }
+}
+
+impl DriftConfig {
+    /// The library's thresholds.
+    pub fn thresholds(&self) -> rampart_guard::drift::Thresholds {
+        rampart_guard::drift::Thresholds {
+            psi: self.length_psi,
+            script_js: self.script_js,
+            ngram_js: self.ngram_js,
+            flagged_delta: self.flagged_delta,
+        }
+    }
 }
 
 /// Public listener.
@@ -352,9 +421,8 @@ pub struct GuardConfig {
     pub name: Spanned<String>,
     /// What it checks.
     pub kind: GuardKind,
-    /// Where it runs.
-    #[serde(default)]
-    pub stage: Stage,
+    /// Where it runs (default: `output` for a canary, `both` for a tool policy, else `input`).
+    pub stage: Option<Stage>,
     /// What a match does.
     #[serde(default)]
     pub action: GuardAction,
@@ -379,10 +447,24 @@ pub struct GuardConfig {
     /// Streaming: characters held back for a blocking/redacting output guard.
     #[serde(default = "default_window")]
     pub window: usize,
+    /// `tool_policy`: the allowed tools and their rules (any tool not listed is denied).
+    #[serde(default)]
+    pub tools: BTreeMap<String, rampart_guard::tools::ToolSpec>,
 }
 
 fn default_window() -> usize {
     256
+}
+
+impl GuardConfig {
+    /// The stage, with the kind's default when none is written.
+    pub fn stage(&self) -> Stage {
+        self.stage.unwrap_or(match self.kind {
+            GuardKind::Canary => Stage::Output,
+            GuardKind::ToolPolicy => Stage::Both,
+            _ => Stage::Input,
+        })
+    }
 }
 
 /// Guard kinds.
@@ -403,6 +485,8 @@ pub enum GuardKind {
     Exfil,
     /// Per-request canary in the system prompt; its echo in an output is a leak.
     Canary,
+    /// Tool-call policy: tools a request may offer and calls a response may make.
+    ToolPolicy,
 }
 
 /// Input, output, or both.
@@ -543,7 +627,7 @@ impl Config {
                             })?;
                     }
                 }
-                GuardKind::Canary if g.stage != Stage::Output && g.stage != Stage::Both => {
+                GuardKind::Canary if g.stage() == Stage::Input => {
                     return Err(at(
                         g.name.span(),
                         format!(
@@ -551,7 +635,29 @@ impl Config {
                         ),
                     ));
                 }
+                GuardKind::ToolPolicy => {
+                    if g.action != GuardAction::Block && g.action != GuardAction::Flag {
+                        return Err(at(
+                            g.name.span(),
+                            format!("guard `{name}`: a tool policy blocks or flags"),
+                        ));
+                    }
+                    if g.routes.iter().any(|r| r != "chat") {
+                        return Err(at(
+                            g.name.span(),
+                            format!("guard `{name}`: tool calls exist on the chat route only"),
+                        ));
+                    }
+                    rampart_guard::tools::ToolPolicy::from_specs(g.tools.clone())
+                        .map_err(|e| at(g.name.span(), format!("guard `{name}`: {e}")))?;
+                }
                 _ => {}
+            }
+            if g.kind != GuardKind::ToolPolicy && !g.tools.is_empty() {
+                return Err(at(
+                    g.name.span(),
+                    format!("guard `{name}`: `tools` belongs to kind = \"tool_policy\""),
+                ));
             }
             if g.action == GuardAction::Pseudonymise && g.kind != GuardKind::Pii {
                 return Err(at(
@@ -581,6 +687,11 @@ impl Config {
             && self.audit.content_key_file.is_none()
         {
             return Err(Error::Config("[audit] content = true needs content_key_env or content_key_file (content is encrypted at rest)".into()));
+        }
+        if self.drift.window < 10 || self.drift.window > 1_000_000 {
+            return Err(Error::Config(
+                "[drift] window must be 10..=1000000 prompts".into(),
+            ));
         }
         if !(0.0..=1.0).contains(&self.extraction.throttle_share) {
             return Err(Error::Config(

@@ -10,10 +10,11 @@
 use crate::audit::GuardVerdict;
 use crate::config::{Config, GuardAction, GuardConfig, GuardKind, Stage};
 use rampart_guard::redact::{Action, Vault};
+use rampart_guard::tools::{Decision, RateState, ToolPolicy};
 use rampart_guard::{Detector, Finding};
 use serde_json::Value;
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 /// Something a guard found: a byte range of the text it was given and a type.
@@ -34,6 +35,9 @@ pub struct Ctx {
     pub canary: Option<rampart_guard::leak::Canary>,
     /// Pseudonyms of this request.
     pub vault: Vault,
+    /// Highest injection score seen on input (`f32` bits; scores are non-negative, so the
+    /// bits order like the values), for the drift monitor.
+    pub injection_score: std::sync::atomic::AtomicU32,
 }
 
 /// A check over text. Implementations are pure and fast; they never see the action.
@@ -123,8 +127,12 @@ impl Guard for Injection {
     fn whole_text(&self) -> bool {
         true
     }
-    fn scan(&self, t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
+    fn scan(&self, t: &str, cx: &Ctx) -> Result<Vec<Hit>, String> {
         let v = rampart_guard::injection::classify(&self.model, t);
+        cx.injection_score.fetch_max(
+            v.score.max(0.0).to_bits(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
         let hit = !v.rules.is_empty() || self.threshold.map_or(v.injection, |th| v.score >= th);
         Ok(if hit {
             vec![Hit {
@@ -227,6 +235,13 @@ pub struct StageDef {
     /// Hold-back window (characters) for streams.
     pub window: usize,
     guard: Box<dyn Guard>,
+    /// A tool policy (kind `tool_policy`), with per-key call times for its rate limits.
+    tools: Option<ToolStage>,
+}
+
+struct ToolStage {
+    policy: ToolPolicy,
+    rates: Mutex<HashMap<String, RateState>>,
 }
 
 impl StageDef {
@@ -239,6 +254,10 @@ impl StageDef {
     }
     fn on_output(&self) -> bool {
         matches!(self.stage, Stage::Output | Stage::Both)
+    }
+    /// A stage over text (every kind but the tool policy).
+    fn text(&self) -> bool {
+        self.tools.is_none()
     }
 }
 
@@ -292,7 +311,17 @@ fn build(
             Detector::Exfil,
         )),
         GuardKind::Canary => Box::new(CanaryGuard),
+        GuardKind::ToolPolicy => Box::new(NoText),
     })
+}
+
+/// The text side of a tool policy: it reads `tools` and `tool_calls`, not text.
+struct NoText;
+
+impl Guard for NoText {
+    fn scan(&self, _t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
+        Ok(Vec::new())
+    }
 }
 
 fn to_findings(hits: &[Hit]) -> Vec<Finding> {
@@ -329,6 +358,17 @@ pub struct Verdicts(pub Vec<GuardVerdict>);
 
 impl Verdicts {
     fn set(&mut self, name: &str, stage: &str, verdict: &str, hits: &[Hit], micros: u64) {
+        self.set_findings(name, stage, verdict, &summarize(hits), micros);
+    }
+
+    fn set_findings(
+        &mut self,
+        name: &str,
+        stage: &str,
+        verdict: &str,
+        findings: &[String],
+        micros: u64,
+    ) {
         let rank = |v: &str| match v {
             "skipped" => 0,
             "pass" => 1,
@@ -344,13 +384,88 @@ impl Verdicts {
             if rank(verdict) >= rank(&v.verdict) {
                 v.verdict = verdict.to_string();
             }
-            for f in summarize(hits) {
-                if !v.findings.contains(&f) {
-                    v.findings.push(f);
+            for f in findings {
+                if !v.findings.contains(f) {
+                    v.findings.push(f.clone());
                 }
             }
             v.micros += micros;
         }
+    }
+}
+
+/// One tool call of a response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolCall {
+    /// Call id.
+    pub id: String,
+    /// Tool (function) name.
+    pub name: String,
+    /// Arguments as the model wrote them (JSON text).
+    pub arguments: String,
+}
+
+/// The tool calls of a complete chat response, in order.
+pub fn response_tool_calls(resp: &Value) -> Vec<ToolCall> {
+    let mut out = Vec::new();
+    let choices = resp.get("choices").and_then(Value::as_array);
+    for c in choices.into_iter().flatten() {
+        let calls = c.pointer("/message/tool_calls").and_then(Value::as_array);
+        for call in calls.into_iter().flatten() {
+            let s = |p: &str| {
+                call.pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            out.push(ToolCall {
+                id: s("/id"),
+                name: s("/function/name"),
+                arguments: s("/function/arguments"),
+            });
+        }
+        // The legacy single `function_call` is a call too.
+        if let Some(fc) = c.pointer("/message/function_call") {
+            let s = |p: &str| {
+                fc.pointer(p)
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            out.push(ToolCall {
+                id: String::new(),
+                name: s("/name"),
+                arguments: s("/arguments"),
+            });
+        }
+    }
+    out
+}
+
+/// A tool-policy refusal.
+#[derive(Debug, Clone)]
+pub struct ToolRefusal {
+    /// Guard (stage) name.
+    pub guard: String,
+    /// Tool name(s).
+    pub tool: String,
+    /// Call id ("" for offers).
+    pub call_id: String,
+    /// The call's arguments (bounded), for an approval screen.
+    pub arguments: String,
+    /// What the policy said.
+    pub decision: Decision,
+    /// A refused offer in the request (not a call in the response).
+    pub offer: bool,
+}
+
+/// `allow`, `deny`, `requires_approval`, `rate_limited`.
+pub fn decision_word(d: &Decision) -> &'static str {
+    match d {
+        Decision::Allow => "allow",
+        Decision::Deny { .. } => "deny",
+        Decision::RequiresApproval => "requires_approval",
+        Decision::RateLimited { .. } => "rate_limited",
     }
 }
 
@@ -374,10 +489,22 @@ impl Pipeline {
             let guard = build(g, &model).map_err(|e| {
                 crate::error::Error::Config(format!("guard `{}`: {e}", g.name.get_ref()))
             })?;
+            let tools = if g.kind == GuardKind::ToolPolicy {
+                let policy = ToolPolicy::from_specs(g.tools.clone()).map_err(|e| {
+                    crate::error::Error::Config(format!("guard `{}`: {e}", g.name.get_ref()))
+                })?;
+                Some(ToolStage {
+                    policy,
+                    rates: Mutex::new(HashMap::new()),
+                })
+            } else {
+                None
+            };
             stages.push(StageDef {
+                tools,
                 name: g.name.get_ref().clone(),
                 kind: g.kind,
-                stage: g.stage,
+                stage: g.stage(),
                 action: g.action,
                 routes: g.routes.clone(),
                 key_tags: g.key_tags.clone(),
@@ -427,7 +554,7 @@ impl Pipeline {
         for s in self
             .stages
             .iter()
-            .filter(|s| s.on_input() && s.applies(route, tags))
+            .filter(|s| s.on_input() && s.text() && s.applies(route, tags))
         {
             let t0 = Instant::now();
             let mut texts: Vec<&mut String> = match s.guard.roles() {
@@ -509,7 +636,125 @@ impl Pipeline {
     ) -> impl Iterator<Item = &'a StageDef> + 'a {
         self.stages
             .iter()
-            .filter(move |s| s.on_output() && s.applies(route, tags))
+            .filter(move |s| s.on_output() && s.text() && s.applies(route, tags))
+    }
+
+    /// Tool-policy stages that apply to this request on `output` or input.
+    fn tool_stages<'a>(
+        &'a self,
+        route: &'a str,
+        tags: &'a [String],
+        output: bool,
+    ) -> impl Iterator<Item = (&'a StageDef, &'a ToolStage)> + 'a {
+        self.stages.iter().filter_map(move |s| {
+            let on = if output { s.on_output() } else { s.on_input() };
+            match &s.tools {
+                Some(t) if on && s.applies(route, tags) => Some((s, t)),
+                _ => None,
+            }
+        })
+    }
+
+    /// Does a tool policy decide this request's tool calls (streams then hold tool-call
+    /// deltas until each call is complete and decided)?
+    pub fn decides_tool_calls(&self, route: &str, tags: &[String]) -> bool {
+        self.tool_stages(route, tags, true).next().is_some()
+    }
+
+    /// Input: every tool a chat request offers (`tools[].function.name`) must be in each
+    /// applicable policy.
+    pub fn tool_offers(
+        &self,
+        route: &str,
+        tags: &[String],
+        req: &Value,
+        verdicts: &mut Verdicts,
+    ) -> Result<(), Box<ToolRefusal>> {
+        for (s, t) in self.tool_stages(route, tags, false) {
+            let t0 = Instant::now();
+            let bad = t.policy.disallowed_offers(req);
+            let us = t0.elapsed().as_micros() as u64;
+            if bad.is_empty() {
+                verdicts.set(&s.name, "input", "pass", &[], us);
+                continue;
+            }
+            let findings: Vec<String> = bad.iter().map(|_| "TOOL_NOT_ALLOWED".into()).collect();
+            verdicts.set_findings(&s.name, "input", verdict_word(s.action), &findings, us);
+            if s.action == GuardAction::Block {
+                return Err(Box::new(ToolRefusal {
+                    guard: s.name.clone(),
+                    tool: bad.join(", "),
+                    call_id: String::new(),
+                    arguments: String::new(),
+                    offer: true,
+                    decision: Decision::Deny {
+                        reason: "not in the tool policy's allowlist".into(),
+                    },
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    /// Output: decide every tool call of a response (`(id, name, arguments)`), in order,
+    /// against each applicable policy; rate limits count per key. `on_decision` sees every
+    /// decision (metrics). The first call that is not allowed refuses the response unless the
+    /// stage only flags.
+    pub fn tool_calls(
+        &self,
+        route: &str,
+        tags: &[String],
+        key_id: &str,
+        calls: &[ToolCall],
+        verdicts: &mut Verdicts,
+        on_decision: &mut dyn FnMut(&str, &str, &Decision),
+    ) -> Result<(), Box<ToolRefusal>> {
+        if calls.is_empty() {
+            return Ok(());
+        }
+        let now = crate::audit::now_ms().max(0) as u64 / 1000;
+        for (s, t) in self.tool_stages(route, tags, true) {
+            let t0 = Instant::now();
+            let mut findings: Vec<String> = Vec::new();
+            let mut refusal = None;
+            {
+                let mut rates = t.rates.lock().unwrap_or_else(|p| p.into_inner());
+                let state = rates.entry(key_id.to_string()).or_default();
+                for c in calls {
+                    let d = t.policy.decide(&c.name, &c.arguments, now, state);
+                    let label = if t.policy.lists(&c.name) {
+                        c.name.as_str()
+                    } else {
+                        "unlisted"
+                    };
+                    on_decision(&s.name, label, &d);
+                    if d != Decision::Allow {
+                        findings.push(format!("TOOL_{}", decision_word(&d).to_uppercase()));
+                        if refusal.is_none() {
+                            refusal = Some(Box::new(ToolRefusal {
+                                guard: s.name.clone(),
+                                tool: c.name.chars().take(128).collect(),
+                                call_id: c.id.chars().take(128).collect(),
+                                arguments: c.arguments.chars().take(4096).collect(),
+                                offer: false,
+                                decision: d,
+                            }));
+                        }
+                    }
+                }
+            }
+            let us = t0.elapsed().as_micros() as u64;
+            match refusal {
+                None => verdicts.set(&s.name, "output", "pass", &[], us),
+                Some(r) => {
+                    verdicts.set_findings(&s.name, "output", verdict_word(s.action), &findings, us);
+                    if s.action == GuardAction::Block {
+                        return Err(r);
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Run output stages over one complete text; returns the text to send.

@@ -20,6 +20,7 @@ pub mod mock;
 pub mod openai;
 pub mod server;
 pub mod store;
+pub mod tools;
 pub mod upstream;
 
 pub use config::Config;
@@ -177,6 +178,7 @@ pub async fn serve(
         model,
         admin_token,
         config_path: Some(config_path.to_path_buf()),
+        drift: Default::default(),
     });
 
     if !public_addr.ip().is_loopback() && tls.is_none() {
@@ -331,6 +333,15 @@ name = "canary"
 kind = "canary"
 stage = "output"
 action = "flag"
+
+[[guards]]
+name = "tools"
+kind = "tool_policy"
+
+[guards.tools.lookup]
+schema = '{"type":"object","properties":{"q":{"type":"string","maxLength":64}},"required":["q"]}'
+deny_patterns = ["(?i)drop"]
+max_calls_per_minute = 1000000
 "#;
 
     /// A request body from a client (any bytes): parse, route-specific reads, the input
@@ -356,6 +367,19 @@ action = "flag"
                 for t in crate::guards::output_texts_mut(route, &mut v) {
                     let _ = p.output_text(route, &[], t, &mut cx, &mut verdicts);
                 }
+            }
+            // Tool calls: offers, a whole response's calls, and the same as stream deltas.
+            let mut verdicts = p.skipped();
+            let _ = p.tool_offers("chat", &[], &v, &mut verdicts);
+            let calls = crate::guards::response_tool_calls(&v);
+            let _ = p.tool_calls("chat", &[], "k", &calls, &mut verdicts, &mut |_, _, _| {});
+            let mut gate = crate::tools::Gate::default();
+            if gate.absorb(&mut v).is_ok() {
+                for idx in gate.finishing(&v).into_iter().chain(gate.pending_choices()) {
+                    let calls = gate.take(idx);
+                    crate::tools::release(&mut v, idx, &calls);
+                }
+                let _ = crate::tools::is_empty_chunk(&v);
             }
         }
         let mut buf = data.to_vec();

@@ -72,6 +72,26 @@ pub struct GuardLabels {
     pub verdict: String,
 }
 
+/// Tool-call decision labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ToolLabels {
+    /// Policy (guard) name.
+    pub guard: String,
+    /// Tool name as listed in the policy, or `unlisted` (names a model makes up are not labels).
+    pub tool: String,
+    /// allow, deny, requires_approval, rate_limited.
+    pub decision: String,
+}
+
+/// Drift labels.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DriftLabels {
+    /// Route.
+    pub route: String,
+    /// Statistic (length_psi, script_js, ngram_js, score_mean, flagged_share).
+    pub signal: String,
+}
+
 /// Key label.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KeyLabel {
@@ -117,6 +137,12 @@ pub struct Metrics {
     pub extraction: Family<KeyLabel, Gauge<f64, AtomicU64>>,
     /// Requests let through because the counter store failed and fail-open is set.
     pub fail_open: Counter,
+    /// Tool-call decisions.
+    pub tool_calls: Family<ToolLabels, Counter>,
+    /// Drift statistics of the last window against the baseline, per route.
+    pub drift: Family<DriftLabels, Gauge<f64, AtomicU64>>,
+    /// Drift alerts raised, per route and statistic.
+    pub drift_alerts: Family<DriftLabels, Counter>,
 }
 
 impl Default for Metrics {
@@ -197,7 +223,28 @@ impl Default for Metrics {
             "Requests let through unmetered because the counter store failed",
             fail_open.clone(),
         );
+        let tool_calls = Family::<ToolLabels, Counter>::default();
+        registry.register(
+            "tool_calls",
+            "Tool calls in responses by policy, tool and decision",
+            tool_calls.clone(),
+        );
+        let drift = Family::<DriftLabels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "drift",
+            "Input drift of the last window against the route's baseline",
+            drift.clone(),
+        );
+        let drift_alerts = Family::<DriftLabels, Counter>::default();
+        registry.register(
+            "drift_alerts",
+            "Drift alerts raised by route and statistic",
+            drift_alerts.clone(),
+        );
         Metrics {
+            tool_calls,
+            drift,
+            drift_alerts,
             registry,
             requests,
             duration,

@@ -1,7 +1,8 @@
 //! An OpenAI-compatible mock upstream for tests and benchmarks: fixed latency, streaming,
 //! injected faults, usage. The reply to a chat is `reply` unless the last message starts with
 //! `echo:`, in which case the rest of that message is the reply (so a test controls what the
-//! "model" says).
+//! "model" says), or `call: NAME ARGUMENTS`, in which case the model calls tool NAME with
+//! ARGUMENTS (streamed as OpenAI does: id and name first, then the arguments in pieces).
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -104,9 +105,10 @@ fn reply_for(m: &Mock, v: &Value, route: &str) -> String {
     } else {
         v.get("prompt").and_then(Value::as_str)
     };
-    match last.and_then(|t| t.strip_prefix("echo:")) {
-        Some(rest) => rest.trim_start().to_string(),
-        None => m.o.reply.clone(),
+    match last {
+        Some(t) if t.starts_with("call:") => t.to_string(),
+        Some(t) if t.starts_with("echo:") => t.get(5..).unwrap_or("").trim_start().to_string(),
+        _ => m.o.reply.clone(),
     }
 }
 
@@ -136,6 +138,14 @@ async fn answer(m: Arc<Mock>, body: Bytes, route: &'static str) -> Response {
     };
     let reply = reply_for(&m, &v, route);
     let model = v.get("model").cloned().unwrap_or(Value::Null);
+    let call = (route == "chat")
+        .then(|| reply.strip_prefix("call:"))
+        .flatten()
+        .map(|rest| {
+            let rest = rest.trim();
+            let (name, args) = rest.split_once(' ').unwrap_or((rest, "{}"));
+            (name.to_string(), args.trim().to_string())
+        });
     let u = usage(&body, &reply);
     if v.get("stream").and_then(Value::as_bool).unwrap_or(false) {
         let include_usage = v
@@ -156,7 +166,18 @@ async fn answer(m: Arc<Mock>, body: Bytes, route: &'static str) -> Response {
         }
         let mut events: Vec<Value> = Vec::new();
         let chunk = |choice: Value| serde_json::json!({"id": "chatcmpl-mock", "object": if route == "chat" {"chat.completion.chunk"} else {"text_completion"}, "created": 0, "model": model, "choices": [choice]});
-        if route == "chat" {
+        if let Some((name, args)) = &call {
+            events.push(chunk(serde_json::json!({"index": 0, "delta": {"role": "assistant", "content": null, "tool_calls": [{"index": 0, "id": "call_mock1", "type": "function", "function": {"name": name, "arguments": ""}}]}, "finish_reason": null})));
+            let chars: Vec<char> = args.chars().collect();
+            for piece in chars.chunks(4) {
+                let p: String = piece.iter().collect();
+                events.push(chunk(serde_json::json!({"index": 0, "delta": {"tool_calls": [{"index": 0, "function": {"arguments": p}}]}, "finish_reason": null})));
+            }
+            events.push(chunk(
+                serde_json::json!({"index": 0, "delta": {}, "finish_reason": "tool_calls"}),
+            ));
+            pieces.clear();
+        } else if route == "chat" {
             events.push(chunk(serde_json::json!({"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": null})));
         }
         for p in pieces {
@@ -166,11 +187,14 @@ async fn answer(m: Arc<Mock>, body: Bytes, route: &'static str) -> Response {
                 serde_json::json!({"index": 0, "text": p, "finish_reason": null})
             }));
         }
-        events.push(chunk(if route == "chat" {
+        events.push(chunk(if call.is_some() {
+            Value::Null
+        } else if route == "chat" {
             serde_json::json!({"index": 0, "delta": {}, "finish_reason": "stop"})
         } else {
             serde_json::json!({"index": 0, "text": "", "finish_reason": "stop"})
         }));
+        events.retain(|e| !e["choices"][0].is_null());
         if include_usage && m.o.usage {
             events.push(serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion.chunk", "created": 0, "model": model, "choices": [], "usage": u}));
         }
@@ -204,7 +228,11 @@ async fn answer(m: Arc<Mock>, body: Bytes, route: &'static str) -> Response {
         );
         return r;
     }
-    let mut out = if route == "chat" {
+    let mut out = if let Some((name, args)) = &call {
+        serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": null, "tool_calls": [
+                {"id": "call_mock1", "type": "function", "function": {"name": name, "arguments": args}}]}, "finish_reason": "tool_calls"}]})
+    } else if route == "chat" {
         serde_json::json!({"id": "chatcmpl-mock", "object": "chat.completion", "created": 0, "model": model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": reply}, "finish_reason": "stop"}]})
     } else {

@@ -27,6 +27,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
+use rampart_guard::drift::Monitor;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::path::PathBuf;
@@ -60,6 +61,8 @@ pub struct Gateway {
     pub admin_token: Option<[u8; 32]>,
     /// Configuration file, for reloads.
     pub config_path: Option<PathBuf>,
+    /// Drift monitors by route.
+    pub drift: std::sync::Mutex<std::collections::BTreeMap<&'static str, Monitor>>,
 }
 
 type Shared = Arc<Gateway>;
@@ -171,6 +174,63 @@ impl Gateway {
                 })
                 .inc();
         }
+    }
+
+    /// Answer a tool-policy refusal (request offers or response calls).
+    async fn tool_refuse(&self, mut f: Flight, r: &crate::guards::ToolRefusal) -> Response {
+        let (status, code, body) = crate::tools::refusal(r, &f.rec.request_id);
+        self.metrics.reject(code);
+        f.rec.reason = Some(code.to_string());
+        let mut resp = (status, Json(body)).into_response();
+        if let rampart_guard::tools::Decision::RateLimited { retry_after_s } = r.decision {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
+        let rid = f.rec.request_id.clone();
+        self.finish(f, with_id(resp, &rid)).await
+    }
+
+    /// Count one prompt in the route's drift monitor; a completed window's report goes to the
+    /// metrics, the log and (returned) the audit record of the request that completed it.
+    fn observe_drift(
+        &self,
+        cfg: &Config,
+        route: &'static str,
+        text: &str,
+        score: f32,
+        flagged: bool,
+    ) -> Option<Value> {
+        let report = {
+            let mut all = self.drift.lock().unwrap_or_else(|p| p.into_inner());
+            let mon = all
+                .entry(route)
+                .or_insert_with(|| Monitor::new(cfg.drift.window));
+            if mon.window() != cfg.drift.window {
+                *mon = Monitor::new(cfg.drift.window);
+            }
+            mon.thresholds = cfg.drift.thresholds();
+            mon.add(text, score, flagged)?
+        };
+        let label = |signal: &str| crate::metrics::DriftLabels {
+            route: route.to_string(),
+            signal: signal.to_string(),
+        };
+        for (name, val) in [
+            ("length_psi", report.length_psi),
+            ("script_js", report.script_js),
+            ("ngram_js", report.ngram_js),
+            ("score_mean", report.score_mean.1),
+            ("flagged_share", report.flagged_share.1),
+        ] {
+            self.metrics.drift.get_or_create(&label(name)).set(val);
+        }
+        for s in &report.signals {
+            self.metrics.drift_alerts.get_or_create(&label(s)).inc();
+        }
+        if !report.alerts.is_empty() {
+            tracing::warn!(route, alerts = %report.alerts.join("; "), "input drift against the baseline window");
+        }
+        serde_json::to_value(&report).ok()
     }
 
     async fn refuse(
@@ -534,11 +594,40 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
         }
     };
 
-    // Input guards.
+    // Input guards, then the tool policy on the tools offered.
     let mut cx = Ctx::default();
     let mut verdicts = Verdicts(std::mem::take(&mut f.rec.guards));
     let tags = key.spec.tags.clone();
-    if let Err(b) = pipeline.input(route, &tags, &mut v, &mut cx, &mut verdicts) {
+    let blocked = pipeline
+        .input(route, &tags, &mut v, &mut cx, &mut verdicts)
+        .err();
+    let tool_refused = if blocked.is_none() && route == "chat" {
+        pipeline.tool_offers(route, &tags, &v, &mut verdicts).err()
+    } else {
+        None
+    };
+    if cfg.drift.enabled {
+        let text = texts_mut(route, &mut v)
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let score = f32::from_bits(
+            cx.injection_score
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let flagged = verdicts
+            .0
+            .iter()
+            .any(|g| g.stage == "input" && g.verdict != "pass" && g.verdict != "skipped");
+        f.rec.drift = gw.observe_drift(&cfg, route, &text, score, flagged);
+    }
+    if let Some(r) = tool_refused {
+        f.rec.guards = verdicts.0;
+        refund(gw.clone(), key.id.clone()).await;
+        return gw.tool_refuse(f, &r).await;
+    }
+    if let Some(b) = blocked {
         f.rec.guards = verdicts.0;
         refund(gw.clone(), key.id.clone()).await;
         let msg = format!(
@@ -784,6 +873,43 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
                 .await;
         }
     }
+    if status.is_success() && route == "chat" && pipeline.decides_tool_calls(route, &tags) {
+        let decided = match parsed.as_ref() {
+            Some(p) => {
+                let calls = crate::guards::response_tool_calls(p);
+                let metrics = gw.metrics.clone();
+                pipeline
+                    .tool_calls(
+                        route,
+                        &tags,
+                        &key.id,
+                        &calls,
+                        &mut verdicts,
+                        &mut |g, t, d| count_tool_call(&metrics, g, t, d),
+                    )
+                    .map_err(Some)
+            }
+            None => Err(None),
+        };
+        if let Err(r) = decided {
+            f.rec.guards = verdicts.0;
+            f.rec.completion_sha256 = sha256_hex(&body);
+            f.rec.completion_bytes = body.len() as u64;
+            return match r {
+                Some(r) => gw.tool_refuse(f, &r).await,
+                None => {
+                    gw.refuse(
+                        f,
+                        StatusCode::BAD_GATEWAY,
+                        "server_error",
+                        "upstream_error",
+                        "The upstream's response is not JSON; the tool policy cannot check it.",
+                    )
+                    .await
+                }
+            };
+        }
+    }
     f.rec.guards = verdicts.0;
     f.rec.completion_sha256 = sha256_hex(if completion.is_empty() {
         &body
@@ -857,6 +983,9 @@ async fn pump(
     tx: mpsc::Sender<std::result::Result<Bytes, std::io::Error>>,
 ) {
     let holding = j.pipeline.holds(j.route, &j.tags, &j.cx);
+    let mut gate = (j.route == "chat" && j.pipeline.decides_tool_calls(j.route, &j.tags))
+        .then(crate::tools::Gate::default);
+    let tool_metrics = j.gw.metrics.clone();
     let mut upstream = resp.bytes_stream();
     let mut buf: Vec<u8> = Vec::new();
     let mut choices: std::collections::BTreeMap<u64, Held> = Default::default();
@@ -922,6 +1051,39 @@ async fn pump(
             if no_choices && v.get("usage").is_some_and(|u| !u.is_null()) && !j.client_wants_usage {
                 continue;
             }
+            // Tool calls: held until whole, then decided; a refusal ends the stream.
+            let mut rewritten = false;
+            if let Some(g) = gate.as_mut() {
+                if template.is_none() {
+                    template = Some(v.clone());
+                }
+                match g.absorb(&mut v) {
+                    Ok(changed) => rewritten = changed,
+                    Err(_) => {
+                        reason = Some("output_too_large");
+                        break 'read;
+                    }
+                }
+                for idx in g.finishing(&v) {
+                    let calls = g.take(idx);
+                    let only: Vec<_> = calls.iter().map(|c| c.1.clone()).collect();
+                    if let Err(r) = j.pipeline.tool_calls(
+                        j.route,
+                        &j.tags,
+                        &j.key_id,
+                        &only,
+                        &mut j.verdicts,
+                        &mut |g, t, d| count_tool_call(&tool_metrics, g, t, d),
+                    ) {
+                        let (_, code, body) = crate::tools::refusal(&r, &j.f.rec.request_id);
+                        let _ = tx.send(Ok(sse(&body))).await;
+                        reason = Some(code);
+                        break 'read;
+                    }
+                    crate::tools::release(&mut v, idx, &calls);
+                    rewritten = true;
+                }
+            }
             if !holding {
                 if let Some(cs) = v.get("choices").and_then(Value::as_array) {
                     for c in cs {
@@ -932,7 +1094,14 @@ async fn pump(
                         }
                     }
                 }
-                if tx.send(Ok(Bytes::from(ev))).await.is_err() {
+                let out = if !rewritten {
+                    Bytes::from(ev)
+                } else if crate::tools::is_empty_chunk(&v) {
+                    continue;
+                } else {
+                    sse(&v)
+                };
+                if tx.send(Ok(out)).await.is_err() {
                     reason = Some("client_disconnected");
                     break 'read;
                 }
@@ -1031,6 +1200,37 @@ async fn pump(
             }
         }
     }
+    // Calls whose choice never said it finished: decided at the end like the others.
+    if let Some(g) = gate.as_mut()
+        && reason.is_none()
+    {
+        for idx in g.pending_choices() {
+            let calls = g.take(idx);
+            let only: Vec<_> = calls.iter().map(|c| c.1.clone()).collect();
+            if let Err(r) = j.pipeline.tool_calls(
+                j.route,
+                &j.tags,
+                &j.key_id,
+                &only,
+                &mut j.verdicts,
+                &mut |g, t, d| count_tool_call(&tool_metrics, g, t, d),
+            ) {
+                let (_, code, body) = crate::tools::refusal(&r, &j.f.rec.request_id);
+                let _ = tx.send(Ok(sse(&body))).await;
+                reason = Some(code);
+                break;
+            }
+            let mut ev = template
+                .clone()
+                .unwrap_or_else(|| serde_json::json!({"object": "chat.completion.chunk"}));
+            ev["choices"] = serde_json::json!([{"index": idx, "delta": {}, "finish_reason": null}]);
+            crate::tools::release(&mut ev, idx, &calls);
+            if tx.send(Ok(sse(&ev))).await.is_err() {
+                reason = Some("client_disconnected");
+                break;
+            }
+        }
+    }
     // Flag-only output guards on the whole text when nothing was held.
     if !holding && reason.is_none() && j.pipeline.output_stages(j.route, &j.tags).next().is_some() {
         let _ = j
@@ -1077,6 +1277,16 @@ async fn pump(
             let _ = tx.send(Ok(sse(&serde_json::json!({"error": {"message": "The audit log is unavailable.", "type": "server_error", "code": "audit_unavailable"}})))).await;
         }
     }
+}
+
+fn count_tool_call(m: &Metrics, guard: &str, tool: &str, d: &rampart_guard::tools::Decision) {
+    m.tool_calls
+        .get_or_create(&crate::metrics::ToolLabels {
+            guard: guard.to_string(),
+            tool: tool.to_string(),
+            decision: crate::guards::decision_word(d).to_string(),
+        })
+        .inc();
 }
 
 fn delta_text<'a>(route: &str, c: &'a Value) -> Option<&'a str> {

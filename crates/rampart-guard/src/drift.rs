@@ -151,6 +151,9 @@ pub struct Report {
     pub charset_shift: (f64, f64),
     /// What crossed its threshold.
     pub alerts: Vec<String>,
+    /// The statistics behind the alerts (`length_psi`, `script_js`, `ngram_js`,
+    /// `flagged_share`), one per alert, in the same order.
+    pub signals: Vec<&'static str>,
 }
 
 /// Alert thresholds.
@@ -191,22 +194,27 @@ pub fn compare(base: &Profile, cur: &Profile, t: &Thresholds) -> Report {
             cur.punct / cn - base.punct / bn,
         ),
         alerts: Vec::new(),
+        signals: Vec::new(),
     };
     if r.length_psi > t.psi {
+        r.signals.push("length_psi");
         r.alerts.push(format!(
             "length distribution shifted (PSI {:.2})",
             r.length_psi
         ));
     }
     if r.script_js > t.script_js {
+        r.signals.push("script_js");
         r.alerts
             .push(format!("script mix changed (JS {:.2})", r.script_js));
     }
     if r.ngram_js > t.ngram_js {
+        r.signals.push("ngram_js");
         r.alerts
             .push(format!("character profile changed (JS {:.2})", r.ngram_js));
     }
     if r.flagged_share.1 - r.flagged_share.0 > t.flagged_delta {
+        r.signals.push("flagged_share");
         r.alerts.push(format!(
             "share of flagged inputs rose from {:.0}% to {:.0}%",
             r.flagged_share.0 * 100.0,
@@ -235,6 +243,11 @@ impl Monitor {
             current: Profile::default(),
             thresholds: Thresholds::default(),
         }
+    }
+
+    /// Texts per window.
+    pub fn window(&self) -> u64 {
+        self.window
     }
 
     /// Count one text; returns a report each time a window after the baseline completes.

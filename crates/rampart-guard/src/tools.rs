@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, VecDeque};
 
 /// One tool's rule as written in the policy file.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct ToolSpec {
     /// JSON schema (as a JSON string) the parsed arguments must satisfy.
@@ -94,8 +94,13 @@ impl ToolPolicy {
     /// Parse and compile a policy; errors name the tool and what is wrong.
     pub fn from_toml(text: &str) -> Result<ToolPolicy, String> {
         let file: PolicyFile = toml::from_str(text).map_err(|e| format!("tool policy: {e}"))?;
+        ToolPolicy::from_specs(file.tools)
+    }
+
+    /// Compile rules already parsed (the gateway's `[guards.tools.NAME]` tables).
+    pub fn from_specs(specs: BTreeMap<String, ToolSpec>) -> Result<ToolPolicy, String> {
         let mut rules = BTreeMap::new();
-        for (name, spec) in file.tools {
+        for (name, spec) in specs {
             let schema = match &spec.schema {
                 None => None,
                 Some(s) => {
@@ -124,6 +129,11 @@ impl ToolPolicy {
             );
         }
         Ok(ToolPolicy { rules })
+    }
+
+    /// Is `name` one of the policy's tools?
+    pub fn lists(&self, name: &str) -> bool {
+        self.rules.contains_key(name)
     }
 
     /// Names of tools offered in a chat request (`tools[].function.name`) that the policy does
@@ -184,10 +194,12 @@ impl ToolPolicy {
         }
         let mut strings = Vec::new();
         collect_strings(&args, &mut strings, 0);
-        for re in &rule.deny {
+        for (i, re) in rule.deny.iter().enumerate() {
             if re.is_match(arguments) || strings.iter().any(|s| re.is_match(s)) {
+                // The pattern's number, not its text: the answer goes to the client, and a
+                // deny list spelled out is a guide to getting around it.
                 return Decision::Deny {
-                    reason: format!("arguments match deny pattern {:?}", re.as_str()),
+                    reason: format!("arguments match deny pattern #{} of the tool", i + 1),
                 };
             }
         }

@@ -90,6 +90,12 @@ pub struct TrainArgs {
     /// Leave out rows whose source ends with one of these (e.g. `:harmbench`). Repeatable.
     #[arg(long = "exclude-source", value_name = "SUFFIX")]
     pub exclude_source: Vec<String>,
+    /// L2 penalty per update (the shipped model's default when not given).
+    #[arg(long)]
+    pub l2: Option<f32>,
+    /// Passes over the data (the shipped model's default when not given).
+    #[arg(long)]
+    pub epochs: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -90,10 +90,15 @@ fn round(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
-fn fit(rows: &[&Row], dev: &[&Row], max_fpr: f64) -> rampart_guard::injection::Model {
-    use rampart_guard::injection::{TrainOptions, threshold_for_fpr, train};
+fn fit(
+    rows: &[&Row],
+    dev: &[&Row],
+    max_fpr: f64,
+    opts: &rampart_guard::injection::TrainOptions,
+) -> rampart_guard::injection::Model {
+    use rampart_guard::injection::{threshold_for_fpr, train};
     let pairs: Vec<(String, bool)> = rows.iter().map(|r| (r.text.clone(), r.label)).collect();
-    let mut model = train(&pairs, &TrainOptions::default());
+    let mut model = train(&pairs, opts);
     let scored: Vec<(f32, bool)> = dev
         .iter()
         .map(|r| (model.score(&r.text), r.label))
@@ -108,7 +113,14 @@ fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
     let start = std::time::Instant::now();
     let (train_refs, dev_refs): (Vec<&Row>, Vec<&Row>) =
         (train.iter().collect(), dev.iter().collect());
-    let model = fit(&train_refs, &dev_refs, a.max_fpr);
+    let mut opts = rampart_guard::injection::TrainOptions::default();
+    if let Some(l2) = a.l2 {
+        opts.l2 = l2;
+    }
+    if let Some(e) = a.epochs {
+        opts.epochs = e;
+    }
+    let model = fit(&train_refs, &dev_refs, a.max_fpr, &opts);
     let train_s = start.elapsed().as_secs_f64();
     let bytes = model.to_bytes();
     let (c, m, r) = evaluate(&model, &dev_refs);
@@ -128,7 +140,7 @@ fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
                 all.iter().copied().partition(|r| family(&r.source) == fam);
             // The threshold comes from the held-in rows' dev split, never from the held-out source.
             let dv: Vec<&Row> = dev.iter().filter(|r| family(&r.source) != fam).collect();
-            let model = fit(&rest, &dv, a.max_fpr);
+            let model = fit(&rest, &dv, a.max_fpr, &opts);
             let (c, _, _) = evaluate(&model, &test);
             out.insert(fam.to_string(), metrics_json(&c));
         }
