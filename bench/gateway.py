@@ -141,6 +141,18 @@ name = "exfil"
 kind = "exfil"
 stage = "output"
 action = "block"
+[[guards]]
+name = "canary"
+kind = "canary"
+[[guards]]
+name = "tools"
+kind = "tool_policy"
+[guards.tools.get_weather]
+schema = '{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}'
+max_calls_per_minute = 1000000
+[drift]
+enabled = true
+window = 1000
 """
     cfg = f"""[listen]
 addr = "127.0.0.1:{port}"
@@ -212,7 +224,7 @@ http {{
         ("nginx (reverse proxy)", "http://127.0.0.1:19100/v1/chat/completions", None),
         ("Rampart: auth + rate limit + audit (SQLite, fsync)", "http://127.0.0.1:19300/v1/chat/completions", key1),
         ("Rampart: auth + rate limit + audit (SQLite, sync = normal)", "http://127.0.0.1:19500/v1/chat/completions", key3),
-        ("Rampart: auth + rate limit + audit (fsync) + all guards", "http://127.0.0.1:19400/v1/chat/completions", key2),
+        ("Rampart: auth + rate limit + audit (fsync) + all guards, tool policy, drift", "http://127.0.0.1:19400/v1/chat/completions", key2),
     ]
     if not a.no_litellm:
         py = os.path.join(ROOT, "bench", ".venv-litellm", "bin", "litellm")
