@@ -136,25 +136,27 @@ impl ToolPolicy {
         self.rules.contains_key(name)
     }
 
-    /// Names of tools offered in a chat request (`tools[].function.name`) that the policy does
-    /// not allow. The gateway refuses such requests before they reach the model.
+    /// Names of tools offered in a chat request (`tools[].function.name`, and the legacy
+    /// `functions[].name`) that the policy does not allow. The gateway refuses such requests
+    /// before they reach the model.
     pub fn disallowed_offers(&self, request: &Value) -> Vec<String> {
-        request
-            .get("tools")
-            .and_then(Value::as_array)
-            .map(|tools| {
-                tools
-                    .iter()
-                    .map(|t| {
-                        t.pointer("/function/name")
-                            .and_then(Value::as_str)
-                            .unwrap_or("")
-                            .to_string()
-                    })
-                    .filter(|n| !self.rules.contains_key(n))
-                    .collect()
-            })
-            .unwrap_or_default()
+        let listed = |key: &str, pointer: &'static str| {
+            request
+                .get(key)
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .map(move |t| {
+                    t.pointer(pointer)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_string()
+                })
+        };
+        listed("tools", "/function/name")
+            .chain(listed("functions", "/name"))
+            .filter(|n| !self.rules.contains_key(n))
+            .collect()
     }
 
     /// Decide on one call of `name` with `arguments` (the JSON text the model produced) at
@@ -359,6 +361,8 @@ deny_patterns = ["(?i)\\b(drop|delete|truncate|alter)\\b"]
         let p = ToolPolicy::from_toml(POLICY).unwrap();
         let req = json!({"tools": [{"type":"function","function":{"name":"get_weather"}}, {"type":"function","function":{"name":"exec"}}]});
         assert_eq!(p.disallowed_offers(&req), ["exec"]);
+        let legacy = json!({"functions": [{"name": "get_weather"}, {"name": "curl"}]});
+        assert_eq!(p.disallowed_offers(&legacy), ["curl"]);
         let resp = json!({"choices":[{"message":{"tool_calls":[
             {"id":"c1","type":"function","function":{"name":"send_email","arguments":"{\"to\":\"x@example.com\"}"}},
             {"id":"c2","type":"function","function":{"name":"rm","arguments":"{}"}}]}}]});
