@@ -972,6 +972,31 @@ struct StreamJob {
     idle: Duration,
 }
 
+impl StreamJob {
+    /// Decide one choice's whole tool calls; a refusal gives its code and the error event that
+    /// ends the stream.
+    fn decide_tool_calls(
+        &mut self,
+        calls: &[(u64, crate::guards::ToolCall)],
+        metrics: &Metrics,
+    ) -> std::result::Result<(), (&'static str, Bytes)> {
+        let only: Vec<_> = calls.iter().map(|c| c.1.clone()).collect();
+        self.pipeline
+            .tool_calls(
+                self.route,
+                &self.tags,
+                &self.key_id,
+                &only,
+                &mut self.verdicts,
+                &mut |g, t, d| count_tool_call(metrics, g, t, d),
+            )
+            .map_err(|r| {
+                let (_, code, body) = crate::tools::refusal(&r, &self.f.rec.request_id);
+                (code, sse(&body))
+            })
+    }
+}
+
 const MAX_EVENT: usize = 1 << 20;
 const MAX_KEPT: usize = 4 << 20;
 
@@ -1066,17 +1091,8 @@ async fn pump(
                 }
                 for idx in g.finishing(&v) {
                     let calls = g.take(idx);
-                    let only: Vec<_> = calls.iter().map(|c| c.1.clone()).collect();
-                    if let Err(r) = j.pipeline.tool_calls(
-                        j.route,
-                        &j.tags,
-                        &j.key_id,
-                        &only,
-                        &mut j.verdicts,
-                        &mut |g, t, d| count_tool_call(&tool_metrics, g, t, d),
-                    ) {
-                        let (_, code, body) = crate::tools::refusal(&r, &j.f.rec.request_id);
-                        let _ = tx.send(Ok(sse(&body))).await;
+                    if let Err((code, event)) = j.decide_tool_calls(&calls, &tool_metrics) {
+                        let _ = tx.send(Ok(event)).await;
                         reason = Some(code);
                         break 'read;
                     }
@@ -1206,17 +1222,8 @@ async fn pump(
     {
         for idx in g.pending_choices() {
             let calls = g.take(idx);
-            let only: Vec<_> = calls.iter().map(|c| c.1.clone()).collect();
-            if let Err(r) = j.pipeline.tool_calls(
-                j.route,
-                &j.tags,
-                &j.key_id,
-                &only,
-                &mut j.verdicts,
-                &mut |g, t, d| count_tool_call(&tool_metrics, g, t, d),
-            ) {
-                let (_, code, body) = crate::tools::refusal(&r, &j.f.rec.request_id);
-                let _ = tx.send(Ok(sse(&body))).await;
+            if let Err((code, event)) = j.decide_tool_calls(&calls, &tool_metrics) {
+                let _ = tx.send(Ok(event)).await;
                 reason = Some(code);
                 break;
             }
