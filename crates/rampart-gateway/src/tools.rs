@@ -217,8 +217,9 @@ pub fn release(ev: &mut Value, choice: u64, calls: &[(u64, ToolCall)]) {
     }
 }
 
-/// A chunk that says nothing once tool-call pieces were taken out (no text, no other delta
-/// field, no finish, no usage): not worth sending.
+/// A chunk that says nothing once tool-call pieces were taken out (no text, no role, no other
+/// delta field, no finish, no usage): not worth sending. The role is kept: clients build the
+/// message from the first delta.
 pub fn is_empty_chunk(ev: &Value) -> bool {
     if ev.get("usage").is_some_and(|u| !u.is_null()) {
         return false;
@@ -232,7 +233,7 @@ pub fn is_empty_chunk(ev: &Value) -> bool {
                         && c.get("logprobs").is_none_or(Value::is_null)
                         && c.get("delta")
                             .and_then(Value::as_object)
-                            .is_none_or(|d| d.iter().all(|(k, v)| k == "role" || v.is_null()))
+                            .is_none_or(|d| d.values().all(Value::is_null))
                 })
         })
 }
@@ -250,9 +251,12 @@ mod tests {
         let mut fin = json!({"choices":[{"index":0,"delta":{},"finish_reason":"tool_calls"}]});
         for e in [&mut e1, &mut e2, &mut e3] {
             assert!(g.absorb(e).unwrap());
-            assert!(is_empty_chunk(e), "{e}");
             assert!(g.finishing(e).is_empty());
         }
+        // The first chunk still carries the role; the argument pieces say nothing.
+        assert!(!is_empty_chunk(&e1), "{e1}");
+        assert_eq!(e1.pointer("/choices/0/delta/tool_calls"), None);
+        assert!(is_empty_chunk(&e2) && is_empty_chunk(&e3));
         assert!(!g.absorb(&mut fin).unwrap());
         assert_eq!(g.finishing(&fin), vec![0]);
         let calls = g.take(0);
