@@ -10,7 +10,7 @@
 use crate::audit::GuardVerdict;
 use crate::config::{Config, GuardAction, GuardConfig, GuardKind, Stage};
 use rampart_guard::redact::{Action, Vault};
-use rampart_guard::tools::{Decision, RateState, ToolPolicy};
+use rampart_guard::tools::{Decision, RateState, ToolCall, ToolPolicy};
 use rampart_guard::{Detector, Finding};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
@@ -392,54 +392,6 @@ impl Verdicts {
             v.micros += micros;
         }
     }
-}
-
-/// One tool call of a response.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ToolCall {
-    /// Call id.
-    pub id: String,
-    /// Tool (function) name.
-    pub name: String,
-    /// Arguments as the model wrote them (JSON text).
-    pub arguments: String,
-}
-
-/// The tool calls of a complete chat response, in order.
-pub fn response_tool_calls(resp: &Value) -> Vec<ToolCall> {
-    let mut out = Vec::new();
-    let choices = resp.get("choices").and_then(Value::as_array);
-    for c in choices.into_iter().flatten() {
-        let calls = c.pointer("/message/tool_calls").and_then(Value::as_array);
-        for call in calls.into_iter().flatten() {
-            let s = |p: &str| {
-                call.pointer(p)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            out.push(ToolCall {
-                id: s("/id"),
-                name: s("/function/name"),
-                arguments: s("/function/arguments"),
-            });
-        }
-        // The legacy single `function_call` is a call too.
-        if let Some(fc) = c.pointer("/message/function_call") {
-            let s = |p: &str| {
-                fc.pointer(p)
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            out.push(ToolCall {
-                id: String::new(),
-                name: s("/name"),
-                arguments: s("/arguments"),
-            });
-        }
-    }
-    out
 }
 
 /// A tool-policy refusal.

@@ -371,7 +371,7 @@ max_calls_per_minute = 1000000
             // Tool calls: offers, a whole response's calls, and the same as stream deltas.
             let mut verdicts = p.skipped();
             let _ = p.tool_offers("chat", &[], &v, &mut verdicts);
-            let calls = crate::guards::response_tool_calls(&v);
+            let calls = rampart_guard::tools::response_calls(&v);
             let _ = p.tool_calls("chat", &[], "k", &calls, &mut verdicts, &mut |_, _, _| {});
             let mut gate = crate::tools::Gate::default();
             if gate.absorb(&mut v).is_ok() {

@@ -486,7 +486,8 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
     let (prompt_text, prompt_len) = {
         let texts = texts_mut(route, &mut v);
         let len: usize = texts.iter().map(|s| s.len()).sum();
-        let joined = cfg.extraction.enabled.then(|| {
+        // Joined once for the extraction signals and the drift monitor, as the client sent it.
+        let joined = (cfg.extraction.enabled || cfg.drift.enabled).then(|| {
             texts
                 .iter()
                 .map(|s| s.as_str())
@@ -495,8 +496,8 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
         });
         (joined, len)
     };
-    if let Some(text) = prompt_text {
-        let sig = gw.tracker.observe(&key.id, &text, w.minute);
+    if let Some(text) = prompt_text.as_deref().filter(|_| cfg.extraction.enabled) {
+        let sig = gw.tracker.observe(&key.id, text, w.minute);
         for (name, val) in [
             ("volume", sig.volume),
             ("templated", sig.templated),
@@ -606,12 +607,7 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
     } else {
         None
     };
-    if cfg.drift.enabled {
-        let text = texts_mut(route, &mut v)
-            .iter()
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join("\n");
+    if let Some(text) = prompt_text.as_deref().filter(|_| cfg.drift.enabled) {
         let score = f32::from_bits(
             cx.injection_score
                 .load(std::sync::atomic::Ordering::Relaxed),
@@ -620,7 +616,7 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
             .0
             .iter()
             .any(|g| g.stage == "input" && g.verdict != "pass" && g.verdict != "skipped");
-        f.rec.drift = gw.observe_drift(&cfg, route, &text, score, flagged);
+        f.rec.drift = gw.observe_drift(&cfg, route, text, score, flagged);
     }
     if let Some(r) = tool_refused {
         f.rec.guards = verdicts.0;
@@ -876,7 +872,7 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
     if status.is_success() && route == "chat" && pipeline.decides_tool_calls(route, &tags) {
         let decided = match parsed.as_ref() {
             Some(p) => {
-                let calls = crate::guards::response_tool_calls(p);
+                let calls = rampart_guard::tools::response_calls(p);
                 let metrics = gw.metrics.clone();
                 pipeline
                     .tool_calls(
@@ -977,7 +973,7 @@ impl StreamJob {
     /// ends the stream.
     fn decide_tool_calls(
         &mut self,
-        calls: &[(u64, crate::guards::ToolCall)],
+        calls: &[(u64, rampart_guard::tools::ToolCall)],
         metrics: &Metrics,
     ) -> std::result::Result<(), (&'static str, Bytes)> {
         let only: Vec<_> = calls.iter().map(|c| c.1.clone()).collect();
@@ -1448,21 +1444,29 @@ async fn keys_list(State(gw): State<Shared>, headers: HeaderMap) -> Response {
     }
 }
 
+/// An admin request's key specification or change, or the 400 that says what is wrong.
+fn key_body<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    what: &str,
+) -> std::result::Result<T, Box<Response>> {
+    serde_json::from_slice(body).map_err(|e| {
+        Box::new(openai::error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "invalid_key_spec",
+            &format!("Invalid key {what}: {e}"),
+            &request_id(),
+        ))
+    })
+}
+
 async fn keys_create(State(gw): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     if let Err(r) = admin_ok(&gw, &headers) {
         return *r;
     }
-    let spec: crate::keys::KeySpec = match serde_json::from_slice(&body) {
+    let spec: crate::keys::KeySpec = match key_body(&body, "specification") {
         Ok(s) => s,
-        Err(e) => {
-            return openai::error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "invalid_key_spec",
-                &format!("Invalid key specification: {e}"),
-                &request_id(),
-            );
-        }
+        Err(r) => return *r,
     };
     match gw.keys.create(spec, crate::audit::now_ms() / 1000).await {
         Ok((rec, secret)) => (
@@ -1489,17 +1493,9 @@ async fn keys_update(
     if let Err(r) = admin_ok(&gw, &headers) {
         return *r;
     }
-    let patch: crate::keys::KeyPatch = match serde_json::from_slice(&body) {
+    let patch: crate::keys::KeyPatch = match key_body(&body, "change") {
         Ok(p) => p,
-        Err(e) => {
-            return openai::error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "invalid_key_spec",
-                &format!("Invalid key change: {e}"),
-                &request_id(),
-            );
-        }
+        Err(r) => return *r,
     };
     match gw.keys.update(&id, &patch).await {
         Ok(rec) => Json(serde_json::json!({"key": rec})).into_response(),

@@ -276,12 +276,7 @@ impl Db {
                 n
             }
         };
-        if n == 0 {
-            return Err(Error::Keys(format!(
-                "no active key `{id}` (see `rampart keys list`)"
-            )));
-        }
-        Ok(())
+        changed_one(n, id)
     }
 
     pub(crate) async fn update_key(&self, id: &str, spec: &KeySpec) -> Result<()> {
@@ -302,12 +297,7 @@ impl Db {
                 n
             }
         };
-        if n == 0 {
-            return Err(Error::Keys(format!(
-                "no active key `{id}` (see `rampart keys list`)"
-            )));
-        }
-        Ok(())
+        changed_one(n, id)
     }
 
     pub(crate) async fn key_by_id(&self, id: &str) -> Result<Option<KeyRecord>> {
@@ -346,12 +336,7 @@ impl Db {
                 n
             }
         };
-        if n == 0 {
-            return Err(Error::Keys(format!(
-                "no active key `{id}` (see `rampart keys list`)"
-            )));
-        }
-        Ok(())
+        changed_one(n, id)
     }
 
     /// Append records to the chain in one transaction: the head is read inside it (under a
@@ -697,4 +682,14 @@ impl SqliteDb {
             conn: Arc::new(Mutex::new(conn)),
         }))
     }
+}
+
+/// A key update that touched no row names a key that is missing, revoked or mistyped.
+fn changed_one(rows: u64, id: &str) -> Result<()> {
+    if rows == 0 {
+        return Err(Error::Keys(format!(
+            "no active key `{id}` (see `rampart keys list`)"
+        )));
+    }
+    Ok(())
 }

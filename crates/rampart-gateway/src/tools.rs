@@ -7,9 +7,10 @@
 //! on it, so while a policy applies the pieces are taken out of the events and the whole call
 //! is released in the event that finishes its choice — or the stream ends with an error.
 
-use crate::guards::{ToolCall, ToolRefusal};
+use crate::guards::ToolRefusal;
 use axum::http::StatusCode;
 use rampart_guard::tools::Decision;
+use rampart_guard::tools::ToolCall;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 

@@ -224,39 +224,64 @@ impl ToolPolicy {
         Decision::Allow
     }
 
-    /// Decisions for every `tool_calls[]` entry of a chat completion response, in order:
-    /// `(call id, tool name, decision)`.
+    /// Decisions for every call of a chat completion response ([`response_calls`]), in
+    /// order: `(call id, tool name, decision)`.
     pub fn decide_response(
         &self,
         response: &Value,
         now: u64,
         state: &mut RateState,
     ) -> Vec<(String, String, Decision)> {
-        let mut out = Vec::new();
-        let choices = response.get("choices").and_then(Value::as_array);
-        for c in choices.into_iter().flatten() {
-            let calls = c.pointer("/message/tool_calls").and_then(Value::as_array);
-            for call in calls.into_iter().flatten() {
-                let id = call
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let name = call
-                    .pointer("/function/name")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string();
-                let args = call
-                    .pointer("/function/arguments")
-                    .and_then(Value::as_str)
-                    .unwrap_or("");
-                let d = self.decide(&name, args, now, state);
-                out.push((id, name, d));
-            }
-        }
-        out
+        response_calls(response)
+            .into_iter()
+            .map(|c| {
+                let d = self.decide(&c.name, &c.arguments, now, state);
+                (c.id, c.name, d)
+            })
+            .collect()
     }
+}
+
+/// One tool call of a response.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ToolCall {
+    /// Call id ("" for the legacy `function_call`).
+    pub id: String,
+    /// Tool (function) name.
+    pub name: String,
+    /// Arguments as the model wrote them (JSON text).
+    pub arguments: String,
+}
+
+/// The tool calls of a complete chat response, in order: every `choices[].message.tool_calls`
+/// entry and the legacy single `function_call`.
+pub fn response_calls(resp: &Value) -> Vec<ToolCall> {
+    let text = |v: &Value, p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string()
+    };
+    let mut out = Vec::new();
+    let choices = resp.get("choices").and_then(Value::as_array);
+    for c in choices.into_iter().flatten() {
+        let calls = c.pointer("/message/tool_calls").and_then(Value::as_array);
+        for call in calls.into_iter().flatten() {
+            out.push(ToolCall {
+                id: text(call, "/id"),
+                name: text(call, "/function/name"),
+                arguments: text(call, "/function/arguments"),
+            });
+        }
+        if let Some(fc) = c.pointer("/message/function_call") {
+            out.push(ToolCall {
+                id: String::new(),
+                name: text(fc, "/name"),
+                arguments: text(fc, "/arguments"),
+            });
+        }
+    }
+    out
 }
 
 fn collect_strings<'a>(v: &'a Value, out: &mut Vec<&'a str>, depth: u32) {
@@ -361,6 +386,15 @@ deny_patterns = ["(?i)\\b(drop|delete|truncate|alter)\\b"]
         let p = ToolPolicy::from_toml(POLICY).unwrap();
         let req = json!({"tools": [{"type":"function","function":{"name":"get_weather"}}, {"type":"function","function":{"name":"exec"}}]});
         assert_eq!(p.disallowed_offers(&req), ["exec"]);
+        let old_style = json!({"choices":[{"message":{"function_call":{"name":"get_weather","arguments":"{}"}}}]});
+        assert_eq!(
+            response_calls(&old_style),
+            [ToolCall {
+                id: String::new(),
+                name: "get_weather".into(),
+                arguments: "{}".into()
+            }]
+        );
         let legacy = json!({"functions": [{"name": "get_weather"}, {"name": "curl"}]});
         assert_eq!(p.disallowed_offers(&legacy), ["curl"]);
         let resp = json!({"choices":[{"message":{"tool_calls":[

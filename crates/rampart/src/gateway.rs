@@ -64,6 +64,22 @@ pub struct CreateArgs {
     /// Scope: logprobs, tools, stream (repeatable).
     #[arg(long = "scope")]
     pub scopes: Vec<String>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+    /// Expire after this many days.
+    #[arg(long)]
+    pub expires_in_days: Option<u64>,
+    /// Tag (repeatable): selects guards, labels metrics.
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// JSON output (`{"key": ..., "secret": ...}`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A key's limits, the same flags for `keys create` and `keys update`.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
     /// Requests per minute.
     #[arg(long)]
     pub rpm: Option<u64>,
@@ -79,15 +95,6 @@ pub struct CreateArgs {
     /// Largest request body, bytes.
     #[arg(long)]
     pub max_body_bytes: Option<usize>,
-    /// Expire after this many days.
-    #[arg(long)]
-    pub expires_in_days: Option<u64>,
-    /// Tag (repeatable): selects guards, labels metrics.
-    #[arg(long = "tag")]
-    pub tags: Vec<String>,
-    /// JSON output (`{"key": ..., "secret": ...}`).
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -103,21 +110,8 @@ pub struct UpdateArgs {
     /// Scopes (replaces the list).
     #[arg(long = "scope")]
     pub scopes: Vec<String>,
-    /// Requests per minute.
-    #[arg(long)]
-    pub rpm: Option<u64>,
-    /// Tokens per minute.
-    #[arg(long)]
-    pub tpm: Option<u64>,
-    /// Tokens per UTC day.
-    #[arg(long)]
-    pub tokens_per_day: Option<u64>,
-    /// Tokens per UTC month.
-    #[arg(long)]
-    pub tokens_per_month: Option<u64>,
-    /// Largest request body, bytes.
-    #[arg(long)]
-    pub max_body_bytes: Option<usize>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
     /// Tags (replaces the list).
     #[arg(long = "tag")]
     pub tags: Vec<String>,
@@ -254,11 +248,11 @@ pub fn keys(cmd: KeysCommand, c: ConfigArg) -> Result<u8> {
                     models: a.models,
                     endpoints: a.endpoints,
                     scopes: a.scopes,
-                    rpm: a.rpm,
-                    tpm: a.tpm,
-                    tokens_per_day: a.tokens_per_day,
-                    tokens_per_month: a.tokens_per_month,
-                    max_body_bytes: a.max_body_bytes,
+                    rpm: a.limits.rpm,
+                    tpm: a.limits.tpm,
+                    tokens_per_day: a.limits.tokens_per_day,
+                    tokens_per_month: a.limits.tokens_per_month,
+                    max_body_bytes: a.limits.max_body_bytes,
                     expires_at: a.expires_in_days.map(|d| now + (d as i64) * 86_400),
                     tags: a.tags,
                 };
@@ -307,11 +301,11 @@ pub fn keys(cmd: KeysCommand, c: ConfigArg) -> Result<u8> {
                     models: some(a.models),
                     endpoints: some(a.endpoints),
                     scopes: some(a.scopes),
-                    rpm: a.rpm,
-                    tpm: a.tpm,
-                    tokens_per_day: a.tokens_per_day,
-                    tokens_per_month: a.tokens_per_month,
-                    max_body_bytes: a.max_body_bytes,
+                    rpm: a.limits.rpm,
+                    tpm: a.limits.tpm,
+                    tokens_per_day: a.limits.tokens_per_day,
+                    tokens_per_month: a.limits.tokens_per_month,
+                    max_body_bytes: a.limits.max_body_bytes,
                     expires_at: None,
                     tags: some(a.tags),
                 };
