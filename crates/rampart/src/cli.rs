@@ -116,6 +116,11 @@ pub struct GuardArgs {
     /// Treat each line of plain text as its own input.
     #[arg(long)]
     pub lines: bool,
+    /// What the model was shown (system prompt, conversation) as plain text: links that
+    /// repeat a run of its words count as exfiltration. A JSONL record may add its own in a
+    /// `context` field (a string or a list of strings).
+    #[arg(long, value_name = "FILE")]
+    pub context: Option<PathBuf>,
     /// Injection model to use instead of the shipped, signed one (a file written by `rampart
     /// guard train -o`, for evaluating a retrained model; it is not signature-checked).
     #[arg(long, value_name = "FILE")]

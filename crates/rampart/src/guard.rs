@@ -2,6 +2,7 @@
 
 use crate::cli::{GuardArgs, GuardCommand, RedactArgs};
 use anyhow::{Context, Result, bail};
+use rampart_guard::exfil::Context as ExfilContext;
 use rampart_guard::redact::{self, Action, Vault};
 use rampart_guard::{Detector, Guards};
 use serde_json::{Value, json};
@@ -253,6 +254,54 @@ fn guards(a: &GuardArgs) -> Guards {
     }
 }
 
+/// Largest `--context` file.
+const MAX_CONTEXT_FILE: u64 = 64 << 20;
+
+/// The text of `--context FILE`, if given.
+fn context_text(a: &GuardArgs) -> Result<Option<String>> {
+    let Some(p) = &a.context else { return Ok(None) };
+    let len = std::fs::metadata(p)
+        .with_context(|| format!("cannot read the context file {}", p.display()))?
+        .len();
+    if len > MAX_CONTEXT_FILE {
+        bail!(
+            "the context file {} is {len} bytes; the limit is {MAX_CONTEXT_FILE}",
+            p.display()
+        );
+    }
+    let b = std::fs::read(p).with_context(|| format!("cannot read {}", p.display()))?;
+    Ok(Some(String::from_utf8_lossy(&b).into_owned()))
+}
+
+/// Contexts for exfiltration checks: the `--context` file's, built once, and a record's own
+/// `context` field (string or list of strings) added to it.
+struct Contexts {
+    file: Option<String>,
+    shared: Option<ExfilContext>,
+}
+
+impl Contexts {
+    fn new(a: &GuardArgs) -> Result<Contexts> {
+        let file = context_text(a)?;
+        let shared = file.as_deref().map(|t| ExfilContext::new([t]));
+        Ok(Contexts { file, shared })
+    }
+
+    fn for_item(&self, it: &Item) -> Option<std::borrow::Cow<'_, ExfilContext>> {
+        let own: Vec<&str> = match it.record.as_ref().and_then(|r| r.get("context")) {
+            Some(Value::String(s)) => vec![s.as_str()],
+            Some(Value::Array(v)) => v.iter().filter_map(Value::as_str).collect(),
+            _ => Vec::new(),
+        };
+        if own.is_empty() {
+            return self.shared.as_ref().map(std::borrow::Cow::Borrowed);
+        }
+        Some(std::borrow::Cow::Owned(ExfilContext::new(
+            self.file.as_deref().into_iter().chain(own),
+        )))
+    }
+}
+
 /// Text compared for duplicates: lower case, letters and digits only.
 fn dup_key(t: &str) -> String {
     t.chars()
@@ -286,6 +335,7 @@ fn check(a: GuardArgs) -> Result<u8> {
         None
     };
     let g = guards(&a);
+    let contexts = Contexts::new(&a)?;
     let input = read_input(&a)?;
     let items = items(&input, a.lines);
     let mut out = std::io::stdout().lock();
@@ -295,7 +345,7 @@ fn check(a: GuardArgs) -> Result<u8> {
     let mut duplicates: Vec<(usize, usize)> = Vec::new();
     let mut conflicts: Vec<(usize, usize)> = Vec::new();
     for it in &items {
-        let f = g.check(&it.text, &only);
+        let f = g.check_in_context(&it.text, &only, contexts.for_item(it).as_deref());
         for x in &f {
             *by_type.entry(x.kind).or_default() += 1;
         }
@@ -390,12 +440,13 @@ fn redact_cmd(a: RedactArgs) -> Result<u8> {
         );
     }
     let g = guards(&a.guard);
+    let contexts = Contexts::new(&a.guard)?;
     let input = read_input(&a.guard)?;
     let items = items(&input, a.guard.lines);
     let mut out = std::io::stdout().lock();
     let mut vault = Vault::default();
     for it in items {
-        let f = g.check(&it.text, &only);
+        let f = g.check_in_context(&it.text, &only, contexts.for_item(&it).as_deref());
         let text = redact::apply(&it.text, &f, action, key.as_bytes(), &mut vault);
         match it.record {
             Some(mut r) => {
