@@ -127,26 +127,27 @@ ALNUM = string.ascii_letters + string.digits
 
 
 def secret():
+    """(value, text written before it, kind)."""
     k = R.choice(["aws_id", "aws_secret", "github", "slack", "stripe", "google", "jwt", "pem", "conn"])
     if k == "aws_id":
-        return "AKIA" + rnd(string.ascii_uppercase + "234567", 16), ""
+        return "AKIA" + rnd(string.ascii_uppercase + "234567", 16), "", k
     if k == "aws_secret":
-        return rnd(ALNUM + "/+", 40), R.choice(["aws_secret_access_key = ", "AWS_SECRET_ACCESS_KEY=", "aws secret key: "])
+        return rnd(ALNUM + "/+", 40), R.choice(["aws_secret_access_key = ", "AWS_SECRET_ACCESS_KEY=", "aws secret key: "]), k
     if k == "github":
-        return "ghp_" + rnd(ALNUM, 36), ""
+        return "ghp_" + rnd(ALNUM, 36), "", k
     if k == "slack":
-        return f"xoxb-{digits(11)}-{digits(12)}-{rnd(ALNUM, 24)}", ""
+        return f"xoxb-{digits(11)}-{digits(12)}-{rnd(ALNUM, 24)}", "", k
     if k == "stripe":
-        return "sk_live_" + rnd(ALNUM, 24), ""
+        return "sk_live_" + rnd(ALNUM, 24), "", k
     if k == "google":
-        return "AIza" + rnd(ALNUM + "-_", 35), ""
+        return "AIza" + rnd(ALNUM + "-_", 35), "", k
     if k == "jwt":
         b = lambda o: base64.urlsafe_b64encode(json.dumps(o).encode()).decode().rstrip("=")
-        return f"{b({'alg': 'HS256', 'typ': 'JWT'})}.{b({'sub': digits(8), 'name': 'x'})}.{rnd(ALNUM + '-_', 43)}", ""
+        return f"{b({'alg': 'HS256', 'typ': 'JWT'})}.{b({'sub': digits(8), 'name': 'x'})}.{rnd(ALNUM + '-_', 43)}", "", k
     if k == "pem":
         body = "\n".join(rnd(ALNUM + "+/", 64) for _ in range(4))
-        return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----", ""
-    return f"postgres://svc_app:{rnd(ALNUM, 16)}@db{R.randint(1, 9)}.internal.example:5432/prod", ""
+        return f"-----BEGIN RSA PRIVATE KEY-----\n{body}\n-----END RSA PRIVATE KEY-----", "", k
+    return f"postgres://svc_app:{rnd(ALNUM, 16)}@db{R.randint(1, 9)}.internal.example:5432/prod", "", k
 
 
 def negative():
@@ -206,23 +207,23 @@ def make_set(n):
         pieces = []
         for _ in range(kinds):
             if R.random() < 0.45:
-                v, ctx = secret()
-                pieces.append(("SECRET", v, ctx))
+                v, ctx, kind = secret()
+                pieces.append(("SECRET", v, ctx, kind))
             else:
                 t = R.choice(PII)
-                pieces.append((t, PII_GEN[t](), ""))
+                pieces.append((t, PII_GEN[t](), "", t))
         for _ in range(R.choice([0, 1, 1, 2])):
-            pieces.append((None, negative(), ""))
+            pieces.append((None, negative(), "", None))
         R.shuffle(pieces)
         tmpl = R.choice(TEMPLATES)
         pre, post = tmpl.split("{x}")
         text = pre
-        for j, (t, v, ctx) in enumerate(pieces):
+        for j, (t, v, ctx, kind) in enumerate(pieces):
             if j:
                 text += R.choice([", ", " and ", "; ", " / "])
             text += ctx
             if t:
-                ents.append({"type": t, "start": len(text), "end": len(text) + len(v)})
+                ents.append({"type": t, "kind": kind, "start": len(text), "end": len(text) + len(v)})
             text += v
         text += post
         rows.append({"text": text, "entities": ents})
@@ -281,6 +282,17 @@ def presidio_preds(rows):
                     ps.append((m[x.entity_type], x.start, x.end))
         out.append(ps)
     return out, time.perf_counter() - t
+
+
+def llm_guard_preds(rows, path):
+    """LLM Guard's own Secrets scanner, run by bench/llmguard_secrets.py in its venv (its
+    bc-detect-secrets engine and detect-secrets 1.5 install the same module name)."""
+    py = HERE / ".venv-llmguard" / "bin" / "python"
+    r = subprocess.run([str(py), str(HERE / "llmguard_secrets.py"), str(path)], capture_output=True, text=True, check=True)
+    lines = [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+    spans, t = lines[:-1], lines[-1]["seconds"]
+    assert len(spans) == len(rows), (len(spans), len(rows))
+    return [sorted({("SECRET", a, b) for a, b in ss}) for ss in spans], t
 
 
 def detect_secrets_preds(rows):
@@ -537,7 +549,8 @@ def main():
     rp, rt = rampart_preds(rows, OUT / "texts.jsonl")
     pp, pt = presidio_preds(rows)
     dp, dt = detect_secrets_preds(rows)
-    rs, ps_, ds = score(rows, rp), score(rows, pp), score(rows, dp)
+    lp, lt = llm_guard_preds(rows, OUT / "texts.jsonl")
+    rs, ps_, ds, ls = score(rows, rp), score(rows, pp), score(rows, dp), score(rows, lp)
     out = [f"# Guards benchmark (secrets, PII and exfiltration links)", "",
            f"{a.n} generated texts (seed 7), entities: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) + ".", "",
            "| family | tool | precision | recall | TP | FN | FP |", "|---|---|---|---|---|---|---|"]
@@ -548,11 +561,24 @@ def main():
     for name, st in [("rampart", rs), ("presidio (pattern recognizers)", ps_)]:
         p, r, tp, fn, fp = table(name, st, PII)
         out.append(f"| **all PII** | {name} | **{p:.3f}** | **{r:.3f}** | {tp} | {fn} | {fp} |")
-    for name, st in [("rampart", rs), ("detect-secrets 1.5 (LLM Guard's engine)", ds)]:
+    for name, st in [("rampart", rs), ("LLM Guard 0.3.16 Secrets scanner", ls), ("detect-secrets 1.5 (default plugins)", ds)]:
         p, r, tp, fn, fp = table(name, st, ["SECRET"])
         out.append(f"| **secrets** | {name} | **{p:.3f}** | **{r:.3f}** | {tp} | {fn} | {fp} |")
+    kinds = sorted({e["kind"] for r in rows for e in r["entities"] if e["type"] == "SECRET"})
+    out += ["", "Secrets recall by kind:", "", "| kind | n | rampart | LLM Guard Secrets | detect-secrets 1.5 |", "|---|---|---|---|---|"]
+    for k in kinds:
+        cells = []
+        for preds in (rp, lp, dp):
+            n = hit = 0
+            for row, ps in zip(rows, preds):
+                for e in row["entities"]:
+                    if e.get("kind") == k:
+                        n += 1
+                        hit += any(pf == "SECRET" and a < e["end"] and e["start"] < b for pf, a, b in ps)
+            cells.append(f"{hit / n:.3f}")
+        out.append(f"| {k} | {n} | " + " | ".join(cells) + " |")
     out += ["", "| tool | wall s for the set | µs per text | × rampart |", "|---|---|---|---|"]
-    for name, t in [("rampart guard check (one process, incl. start-up)", rt), ("presidio pattern recognizers (in-process)", pt), ("detect-secrets scan_file (in-process, as LLM Guard)", dt)]:
+    for name, t in [("rampart guard check (one process, incl. start-up)", rt), ("presidio pattern recognizers (in-process)", pt), ("LLM Guard Secrets scanner (in-process, import excluded)", lt), ("detect-secrets scan_file (in-process)", dt)]:
         out.append(f"| {name} | {t:.3f} | {t / a.n * 1e6:.0f} | {t / rt:.1f} |")
     out += exfil_section()
     text = "\n".join(out) + "\n"
