@@ -7,6 +7,7 @@
 //! Training is deterministic (a fixed-seed shuffle, sequential updates in `f32`), so
 //! [`train`] on the same data gives the same model bytes.
 
+use crate::text::invisible;
 use crate::text::percent_decode;
 use regex::Regex;
 use std::sync::LazyLock;
@@ -58,11 +59,6 @@ fn homoglyph(c: char) -> char {
         'у' | 'γ' => 'y',
         _ => c,
     }
-}
-
-fn invisible(c: char) -> bool {
-    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
-        || ('\u{E0000}'..='\u{E007F}').contains(&c)
 }
 
 /// NFKC, invisible and bidi controls removed, homoglyphs folded, lower case, whitespace

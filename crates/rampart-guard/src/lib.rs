@@ -112,12 +112,22 @@ impl Guards {
     ) -> Vec<Finding> {
         let cut = text::floor_boundary(text, MAX_INPUT);
         let t = text.get(..cut).unwrap_or(text);
+        // Detectors read the folded view (see `text::Folded`); findings map back to `t`.
+        let folded = text::Folded::new(t);
+        let view = folded.as_ref().map_or(t, |f| f.text.as_str());
         let mut raw: Vec<Finding> = Vec::new();
         for d in only {
             match d {
-                Detector::Secrets => raw.extend(secrets::find(t)),
-                Detector::Pii => raw.extend(pii::find(t)),
-                Detector::Exfil => raw.extend(exfil::find_in_context(t, &self.allowed_hosts, ctx)),
+                Detector::Secrets => raw.extend(secrets::find(view)),
+                Detector::Pii => raw.extend(pii::find(view)),
+                Detector::Exfil => {
+                    raw.extend(exfil::find_in_context(view, &self.allowed_hosts, ctx))
+                }
+            }
+        }
+        if let Some(f) = &folded {
+            for x in &mut raw {
+                x.bytes = f.original(t, x.bytes);
             }
         }
         let mut out = resolve_overlaps(raw);

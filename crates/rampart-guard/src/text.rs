@@ -1,6 +1,67 @@
 //! Offsets and small text measures.
 
 use crate::Finding;
+use unicode_normalization::UnicodeNormalization;
+
+/// Format characters that render as nothing: zero-width spaces and joiners, bidi controls,
+/// word joiners, the byte-order mark, soft hyphens, tag characters.
+pub(crate) fn invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}' | '\u{00AD}' | '\u{180E}')
+        || ('\u{E0000}'..='\u{E007F}').contains(&c)
+}
+
+/// What detectors read in place of a text that is not plain ASCII: each character folded on
+/// its own by NFKC (fullwidth digits and `＠`, no-break and other spaces), Unicode dashes
+/// as `-`, invisible format characters dropped — so a key split by a zero-width space or a
+/// card number in fullwidth digits is still found. Every byte of the view knows the
+/// character of the original it came from, so findings map back to the original text.
+pub struct Folded {
+    /// The folded text.
+    pub text: String,
+    /// For each byte of `text`, the byte offset in the original of its character.
+    origin: Vec<u32>,
+}
+
+impl Folded {
+    /// The folded view of `t`, or `None` when `t` is ASCII (nothing to fold).
+    pub fn new(t: &str) -> Option<Folded> {
+        if t.is_ascii() || t.len() > u32::MAX as usize {
+            return None;
+        }
+        let mut text = String::with_capacity(t.len());
+        let mut origin = Vec::with_capacity(t.len());
+        for (i, c) in t.char_indices() {
+            if invisible(c) {
+                continue;
+            }
+            let before = text.len();
+            for f in std::iter::once(c).nfkc() {
+                text.push(match f {
+                    '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+                    _ => f,
+                });
+            }
+            origin.resize(origin.len() + (text.len() - before), i as u32);
+        }
+        Some(Folded { text, origin })
+    }
+
+    /// The range of the original `t` that view range `r` came from, whole characters.
+    pub fn original(&self, t: &str, r: (usize, usize)) -> (usize, usize) {
+        let start = self.origin.get(r.0).map_or(t.len(), |&o| o as usize);
+        let end =
+            r.1.checked_sub(1)
+                .and_then(|last| self.origin.get(last))
+                .map_or(start, |&o| {
+                    let o = o as usize;
+                    o + t
+                        .get(o..)
+                        .and_then(|s| s.chars().next())
+                        .map_or(0, char::len_utf8)
+                });
+        (start, end.max(start))
+    }
+}
 
 /// The largest char boundary at or below `max`.
 pub fn floor_boundary(s: &str, max: usize) -> usize {
@@ -95,6 +156,26 @@ pub fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn folded_view_maps_back_to_whole_characters() {
+        assert!(Folded::new("plain ascii").is_none());
+        let t = "key AKIA\u{200B}Q3EG card \u{FF14}\u{FF11} a\u{00A0}b x\u{2011}y";
+        let f = Folded::new(t).unwrap();
+        assert_eq!(f.text, "key AKIAQ3EG card 41 a b x-y");
+        let s = f.text.find("AKIAQ3EG").unwrap();
+        let (a, b) = f.original(t, (s, s + 8));
+        assert_eq!(&t[a..b], "AKIA\u{200B}Q3EG");
+        let s = f.text.find("41").unwrap();
+        let (a, b) = f.original(t, (s, s + 2));
+        assert_eq!(&t[a..b], "\u{FF14}\u{FF11}");
+        // A character that folds to several ("ﬁ" → "fi"): part of it maps to all of it.
+        let t = "\u{FB01}le";
+        let f = Folded::new(t).unwrap();
+        assert_eq!(f.text, "file");
+        assert_eq!(f.original(t, (1, 4)), (0, t.len()));
+        assert_eq!(f.original(t, (4, 4)), (t.len(), t.len()));
+    }
 
     #[test]
     fn measures() {

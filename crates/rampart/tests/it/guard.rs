@@ -153,6 +153,36 @@ fn context_makes_slugs_of_the_conversation_data() {
 }
 
 #[test]
+fn secrets_and_pii_hidden_by_unicode_are_found_and_redacted_whole() {
+    // A zero-width space inside a key, fullwidth digits, no-break spaces and hyphens, a
+    // fullwidth at sign: the detectors read a folded view, the redaction covers the original.
+    let t = "key AKIA\u{200B}Q3EGRQWX7ZYPAB2D, card \u{FF14}111 1111 1111 1111, call +44\u{2011}20\u{2011}7946\u{2011}0958, mail bob\u{FF20}example.com, pay 4111\u{00A0}1111\u{00A0}1111\u{00A0}1111.";
+    let (code, out, _) = run(&["guard", "check", "--only", "secrets,pii"], t);
+    assert_eq!(code, 1);
+    let kinds: Vec<String> = lines(&out)[0]["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["type"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "AWS_ACCESS_KEY_ID",
+            "CREDIT_CARD",
+            "PHONE",
+            "EMAIL",
+            "CREDIT_CARD"
+        ]
+    );
+    let (_, out, _) = run(&["guard", "redact", "--only", "secrets,pii"], t);
+    assert_eq!(
+        out,
+        "key [AWS_ACCESS_KEY_ID], card [CREDIT_CARD], call [PHONE], mail [EMAIL], pay [CREDIT_CARD]."
+    );
+}
+
+#[test]
 fn redact_actions() {
     let t = r#"{"text": "mail bob@example.com, card 4111 1111 1111 1111", "id": 7}"#;
     let (code, out, _) = run(&["guard", "redact"], t);
