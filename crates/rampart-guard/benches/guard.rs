@@ -28,6 +28,22 @@ fn bench(c: &mut Criterion) {
     group.bench_function("secrets_pii_exfil", |b| {
         b.iter(|| g.check(black_box(&p), &Detector::ALL))
     });
+    // The gateway's exfiltration check of a 1 KB answer against a 1 KB request: building
+    // the request's context, then checking the answer (with a link) against it.
+    let answer = format!(
+        "{} See ![chart](https://charts.example.org/q3/refund-status.png) for details.",
+        &p[..900]
+    );
+    group.bench_function("exfil_context_build_and_check", |b| {
+        b.iter(|| {
+            let ctx = rampart_guard::exfil::Context::new([black_box(p.as_str())]);
+            g.check_in_context(black_box(&answer), &[Detector::Exfil], Some(&ctx))
+        })
+    });
+    let folded = p.replace("card ending 1111", "card ending \u{FF11}111\u{200B}");
+    group.bench_function("secrets_pii_exfil_non_ascii", |b| {
+        b.iter(|| g.check(black_box(&folded), &Detector::ALL))
+    });
     group.bench_function("all", |b| {
         b.iter(|| {
             (
