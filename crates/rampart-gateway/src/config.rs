@@ -487,6 +487,9 @@ pub enum GuardKind {
     Canary,
     /// Tool-call policy: tools a request may offer and calls a response may make.
     ToolPolicy,
+    /// Invisible characters (tag characters, zero-width spaces, bidi controls, selector
+    /// bytes) that can smuggle text past a reader; `redact` removes them.
+    InvisibleText,
 }
 
 /// Input, output, or both.

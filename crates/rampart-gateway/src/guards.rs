@@ -181,6 +181,22 @@ impl Guard for Detect {
     }
 }
 
+/// Runs of invisible characters (see `rampart_guard::text::strippable`).
+struct InvisibleText;
+
+impl Guard for InvisibleText {
+    fn scan(&self, t: &str, _cx: &Ctx) -> Result<Vec<Hit>, String> {
+        Ok(rampart_guard::text::strippable_runs(t)
+            .into_iter()
+            .map(|(start, end)| Hit {
+                start,
+                end,
+                label: rampart_guard::redact::INVISIBLE_TEXT,
+            })
+            .collect())
+    }
+}
+
 struct CanaryGuard;
 
 impl Guard for CanaryGuard {
@@ -314,6 +330,7 @@ fn build(
             Detector::Exfil,
         )),
         GuardKind::Canary => Box::new(CanaryGuard),
+        GuardKind::InvisibleText => Box::new(InvisibleText),
         GuardKind::ToolPolicy => Box::new(NoText),
     })
 }

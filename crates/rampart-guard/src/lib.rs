@@ -47,11 +47,19 @@ pub enum Detector {
     Pii,
     /// Links and images that carry data to hosts outside the allowlist.
     Exfil,
+    /// Characters that render as nothing and can smuggle text (`INVISIBLE_TEXT`; redacting
+    /// removes them).
+    Invisible,
 }
 
 impl Detector {
     /// All detectors.
-    pub const ALL: [Detector; 3] = [Detector::Secrets, Detector::Pii, Detector::Exfil];
+    pub const ALL: [Detector; 4] = [
+        Detector::Secrets,
+        Detector::Pii,
+        Detector::Exfil,
+        Detector::Invisible,
+    ];
 
     /// Lower-case name.
     pub fn as_str(self) -> &'static str {
@@ -59,6 +67,7 @@ impl Detector {
             Detector::Secrets => "secrets",
             Detector::Pii => "pii",
             Detector::Exfil => "exfil",
+            Detector::Invisible => "invisible",
         }
     }
 
@@ -123,12 +132,24 @@ impl Guards {
                 Detector::Exfil => {
                     raw.extend(exfil::find_in_context(view, &self.allowed_hosts, ctx))
                 }
+                Detector::Invisible => {}
             }
         }
         if let Some(f) = &folded {
             for x in &mut raw {
                 x.bytes = f.original(t, x.bytes);
             }
+        }
+        // On the original: the folded view has no invisible characters left.
+        if only.contains(&Detector::Invisible) {
+            raw.extend(text::strippable_runs(t).into_iter().map(|r| {
+                finding(
+                    redact::INVISIBLE_TEXT,
+                    Detector::Invisible,
+                    "invisible-characters",
+                    r,
+                )
+            }));
         }
         let mut out = resolve_overlaps(raw);
         text::fill_char_offsets(t, &mut out);
@@ -152,6 +173,7 @@ fn priority(f: &Finding) -> u8 {
         Detector::Exfil => 3,
         Detector::Secrets => 2,
         Detector::Pii => 1,
+        Detector::Invisible => 0,
     };
     // A named rule beats the generic "secret-looking assignment".
     family * 2 + u8::from(f.rule != "assigned-high-entropy")

@@ -77,6 +77,9 @@ impl Vault {
     }
 }
 
+/// The finding type of [`crate::text::strippable_runs`]: redacting it removes the run.
+pub const INVISIBLE_TEXT: &str = "INVISIBLE_TEXT";
+
 /// `text` with every finding replaced (findings must come from the same text; overlapping
 /// ones are skipped after the first).
 pub fn apply(
@@ -100,6 +103,9 @@ pub fn apply(
         };
         out.push_str(before);
         match action {
+            // Invisible characters are removed, not labelled: a label would put visible
+            // text where the user saw none.
+            Action::Redact if f.kind == INVISIBLE_TEXT => {}
             Action::Redact => out.push_str(&format!("[{}]", f.kind)),
             Action::Mask => {
                 let n = value.chars().count();

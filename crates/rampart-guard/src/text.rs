@@ -10,6 +10,28 @@ pub(crate) fn invisible(c: char) -> bool {
         || ('\u{E0000}'..='\u{E007F}').contains(&c)
 }
 
+/// Characters a sanitiser removes from a prompt: [`invisible`] ones less the zero-width
+/// joiner and non-joiner (emoji sequences and Persian or Indic text need them), plus the
+/// variation selectors of the supplement (U+E0100–E01EF, no font uses them for text; they
+/// carry bytes in "emoji smuggling"). The ordinary selectors U+FE00–FE0F stay.
+pub fn strippable(c: char) -> bool {
+    (invisible(c) && !matches!(c, '\u{200C}' | '\u{200D}'))
+        || ('\u{E0100}'..='\u{E01EF}').contains(&c)
+}
+
+/// Byte ranges of the runs of [`strippable`] characters in `t`.
+pub fn strippable_runs(t: &str) -> Vec<(usize, usize)> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    for (i, c) in t.char_indices().filter(|(_, c)| strippable(*c)) {
+        let end = i + c.len_utf8();
+        match out.last_mut() {
+            Some(last) if last.1 == i => last.1 = end,
+            _ => out.push((i, end)),
+        }
+    }
+    out
+}
+
 /// What detectors read in place of a text that is not plain ASCII: each character folded on
 /// its own by NFKC (fullwidth digits and `＠`, no-break and other spaces), Unicode dashes
 /// as `-`, invisible format characters dropped — so a key split by a zero-width space or a
@@ -156,6 +178,16 @@ pub fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn strippable_runs_keep_joiners_and_emoji_selectors() {
+        let t = "a\u{200B}\u{E0041}\u{E0042}b \u{1F468}\u{200D}\u{1F469} \u{2764}\u{FE0F} c\u{E0100}d\u{202E}";
+        let runs = strippable_runs(t);
+        let removed: String = runs.iter().map(|&(a, b)| &t[a..b]).collect();
+        assert_eq!(removed, "\u{200B}\u{E0041}\u{E0042}\u{E0100}\u{202E}");
+        assert_eq!(runs.len(), 3);
+        assert!(strippable_runs("plain text, 👍🏽 and ❤️").is_empty());
+    }
 
     #[test]
     fn folded_view_maps_back_to_whole_characters() {

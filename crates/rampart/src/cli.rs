@@ -102,12 +102,12 @@ pub struct TrainArgs {
 pub struct GuardArgs {
     /// Plain text, or JSONL whose objects have a `text` field; `-` or nothing for stdin.
     pub input: Option<PathBuf>,
-    /// Detectors to run: comma-separated from injection, secrets, pii, exfil (redact uses
-    /// secrets, pii and exfil).
+    /// Detectors to run: comma-separated from injection, secrets, pii, exfil, invisible
+    /// (redact uses all but injection).
     #[arg(
         long,
         value_delimiter = ',',
-        default_value = "injection,secrets,pii,exfil"
+        default_value = "injection,secrets,pii,exfil,invisible"
     )]
     pub only: Vec<String>,
     /// Hosts that links and images may point to (a host allows its subdomains). Repeatable.

@@ -163,7 +163,9 @@ fn detectors(only: &[String]) -> Result<(Vec<Detector>, bool)> {
             Some(d) if !v.contains(&d) => v.push(d),
             Some(_) => {}
             None if o.trim() == "injection" => injection = true,
-            None => bail!("unknown detector {o:?}: choose from injection, secrets, pii, exfil"),
+            None => bail!(
+                "unknown detector {o:?}: choose from injection, secrets, pii, exfil, invisible"
+            ),
         }
     }
     Ok((v, injection))
