@@ -114,6 +114,10 @@ def rampart_config(name, port, admin, mock, guards, sync="full"):
     if guards:
         g = """
 [[guards]]
+name = "invisible"
+kind = "invisible_text"
+action = "redact"
+[[guards]]
 name = "size"
 kind = "prompt_limit"
 max_tokens = 8000
