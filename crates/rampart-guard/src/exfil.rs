@@ -35,9 +35,11 @@ static URL_IN_TEXT: LazyLock<Option<Regex>> =
 
 /// What the model was shown, as hashed runs of three words (lower case, letters and digits;
 /// anything else separates words, so hyphens, underscores, `+`, `%20` and `/` all do).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct Context {
     shingles: HashSet<u64>,
+    /// Words still to be read before [`MAX_CONTEXT_WORDS`] is reached.
+    words_left: usize,
     /// Runs of [`CONTEXT_RUN_AUTO`] and [`CONTEXT_RUN_CLICK`] words written together
     /// (`theuserpasswordis`, also what `TheUserPasswordIs` lower-cases to), by run length.
     joined: [HashSet<u64>; 2],
@@ -54,6 +56,16 @@ fn hash_str(s: &str) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     s.hash(&mut h);
     h.finish()
+}
+
+impl Default for Context {
+    fn default() -> Context {
+        Context {
+            shingles: HashSet::new(),
+            words_left: MAX_CONTEXT_WORDS,
+            joined: Default::default(),
+        }
+    }
 }
 
 fn words(s: &str) -> impl Iterator<Item = String> + '_ {
@@ -74,30 +86,38 @@ impl Context {
     /// them are left out: a link the user pasted, repeated in the answer, repeats its own
     /// words, not the conversation's.
     pub fn new<'a>(texts: impl IntoIterator<Item = &'a str>) -> Context {
-        let mut shingles = HashSet::new();
-        let mut joined: [HashSet<u64>; 2] = Default::default();
-        let mut budget = MAX_CONTEXT_WORDS;
+        let mut c = Context::default();
         for t in texts {
-            let pieces: Vec<&str> = match URL_IN_TEXT.as_ref() {
-                Some(re) => re.split(t).collect(),
-                None => vec![t],
-            };
-            let w: Vec<String> = pieces.into_iter().flat_map(words).take(budget).collect();
-            budget -= w.len();
-            shingles.extend(w.windows(SHINGLE).map(shingle));
-            for (set, n) in joined.iter_mut().zip([CONTEXT_RUN_AUTO, CONTEXT_RUN_CLICK]) {
-                set.extend(w.windows(n).filter_map(|run| {
-                    let s: String = run.concat();
-                    (JOINED_MIN..=JOINED_MAX)
-                        .contains(&s.len())
-                        .then(|| hash_str(&s))
-                }));
-            }
-            if budget == 0 {
-                break;
-            }
+            c.add(t);
         }
-        Context { shingles, joined }
+        c
+    }
+
+    /// Add one more text (a record's own context on top of a shared one).
+    pub fn add(&mut self, t: &str) {
+        let pieces: Vec<&str> = match URL_IN_TEXT.as_ref() {
+            Some(re) => re.split(t).collect(),
+            None => vec![t],
+        };
+        let w: Vec<String> = pieces
+            .into_iter()
+            .flat_map(words)
+            .take(self.words_left)
+            .collect();
+        self.words_left -= w.len();
+        self.shingles.extend(w.windows(SHINGLE).map(shingle));
+        for (set, n) in self
+            .joined
+            .iter_mut()
+            .zip([CONTEXT_RUN_AUTO, CONTEXT_RUN_CLICK])
+        {
+            set.extend(w.windows(n).filter_map(|run| {
+                let s: String = run.concat();
+                (JOINED_MIN..=JOINED_MAX)
+                    .contains(&s.len())
+                    .then(|| hash_str(&s))
+            }));
+        }
     }
 
     /// Whether there is nothing to compare with.
@@ -312,7 +332,8 @@ fn url_carries_data(raw_host: &str, rest: &str, auto: bool, ctx: Option<&Context
             pieces.push(percent_decode(v));
         }
         pieces.push(percent_decode(frag));
-        let w: Vec<String> = pieces.iter().flat_map(|p| words(p)).collect();
+        let per_piece: Vec<Vec<String>> = pieces.iter().map(|p| words(p).collect()).collect();
+        let w: Vec<String> = per_piece.iter().flatten().cloned().collect();
         let bar = if auto {
             CONTEXT_RUN_AUTO
         } else {
@@ -321,10 +342,9 @@ fn url_carries_data(raw_host: &str, rest: &str, auto: bool, ctx: Option<&Context
         // Words written together: each piece with its separators dropped
         // (`apikeysk_live_...` holds "api key sk live").
         if ctx.longest_run(&w) >= bar
-            || pieces.iter().any(|p| {
-                let flat: String = words(p).collect();
-                ctx.holds_joined_run(&flat, usize::from(bar == CONTEXT_RUN_CLICK))
-            })
+            || per_piece
+                .iter()
+                .any(|pw| ctx.holds_joined_run(&pw.concat(), usize::from(bar == CONTEXT_RUN_CLICK)))
         {
             return true;
         }

