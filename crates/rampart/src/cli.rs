@@ -96,6 +96,14 @@ pub struct TrainArgs {
     /// Passes over the data (the shipped model's default when not given).
     #[arg(long)]
     pub epochs: Option<usize>,
+    /// Training runs with different shuffles, averaged (the shipped model's default when not
+    /// given).
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub runs: Option<u64>,
+    /// Every Nth sentence of a long benign text is also a benign example; 0 for none (the
+    /// shipped model's default when not given).
+    #[arg(long, value_name = "N")]
+    pub sentence_every: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -121,6 +121,12 @@ fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
     if let Some(e) = a.epochs {
         opts.epochs = e;
     }
+    if let Some(r) = a.runs {
+        opts.runs = r;
+    }
+    if let Some(n) = a.sentence_every {
+        opts.sentence_every = n;
+    }
     let model = fit(&train_refs, &dev_refs, a.max_fpr, &opts);
     let train_s = start.elapsed().as_secs_f64();
     let bytes = model.to_bytes();
