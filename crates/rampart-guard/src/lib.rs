@@ -233,7 +233,17 @@ pub mod fuzzing {
             let out = apply(&text, &f, a, b"k", &mut v);
             let _ = v.restore(&out);
         }
+        // The injection detector: normalisation, decoding of hidden text, rules, windows.
+        if let Some(m) = MODEL.as_ref() {
+            let v = crate::injection::classify(m, &text);
+            assert!((0.0..=1.0).contains(&v.score), "score");
+        }
     }
+
+    static MODEL: std::sync::LazyLock<Option<crate::injection::Model>> =
+        std::sync::LazyLock::new(|| {
+            crate::injection::Model::from_bytes(crate::injection::shipped::MODEL).ok()
+        });
 }
 
 /// A finding at byte range `r` (char offsets filled in later).

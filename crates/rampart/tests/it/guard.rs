@@ -338,4 +338,14 @@ fn shipped_model_is_documented_signed_and_reproducible() {
         r["dev"]["rules+model"]["f1"].as_f64().unwrap() > 0.9,
         "{r:#}"
     );
+    // The training settings are flags; a run count of 0 is refused before any work.
+    let o = rampart()
+        .args(["guard", "train", "--runs", "0", "--train"])
+        .arg(data.join("train.jsonl"))
+        .arg("--dev")
+        .arg(data.join("dev.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--runs"));
 }
