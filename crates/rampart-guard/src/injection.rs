@@ -24,7 +24,7 @@ pub mod shipped {
     /// The signer's public key (PEM).
     pub const PUBLIC_KEY: &str = include_str!("../models/injection/signer.pub.pem");
     /// SHA-256 of [`MODEL`], as `rampart guard train` reports it.
-    pub const SHA256: &str = "00f1a1a11bf056250cbc696c38f038ac94bf7f9ff7028f7e9d8af929d3a2276d";
+    pub const SHA256: &str = "ef0e05cf127781aee9f8e32de91b3a06ae4ad16612e814a85202cc4db3c3b830";
 }
 
 /// log2 of the number of hashed feature buckets.

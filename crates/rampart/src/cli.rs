@@ -72,9 +72,11 @@ pub enum GuardCommand {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// Training data (JSONL with text, label 0/1, optional source).
-    #[arg(long)]
-    pub train: PathBuf,
+    /// Training data (JSONL with text, label 0/1, optional source). Repeatable: the files are
+    /// read in the order given (the shipped model adds the benign
+    /// `crates/rampart-guard/data/negatives.jsonl` to the shared train set).
+    #[arg(long, required = true)]
+    pub train: Vec<PathBuf>,
     /// Development data: the threshold is set on it for --max-fpr and the figures reported.
     #[arg(long)]
     pub dev: PathBuf,

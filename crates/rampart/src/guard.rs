@@ -109,7 +109,10 @@ fn fit(
 }
 
 fn train_cmd(a: crate::cli::TrainArgs) -> Result<u8> {
-    let train = read_rows(&a.train, &a.exclude_source)?;
+    let mut train = Vec::new();
+    for p in &a.train {
+        train.extend(read_rows(p, &a.exclude_source)?);
+    }
     let dev = read_rows(&a.dev, &a.exclude_source)?;
     let start = std::time::Instant::now();
     let (train_refs, dev_refs): (Vec<&Row>, Vec<&Row>) =
