@@ -44,6 +44,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function("secrets_pii_exfil_non_ascii", |b| {
         b.iter(|| g.check(black_box(&folded), &Detector::ALL))
     });
+    // Non-ASCII text takes the NFKC path of normalisation (ASCII skips it).
+    group.bench_function("injection_non_ascii", |b| {
+        b.iter(|| classify(&model, black_box(&folded)))
+    });
     group.bench_function("all", |b| {
         b.iter(|| {
             (

@@ -64,15 +64,19 @@ fn homoglyph(c: char) -> char {
 /// NFKC, invisible and bidi controls removed, homoglyphs folded, lower case, whitespace
 /// collapsed.
 pub fn normalize(t: &str) -> String {
+    normalize_with(t, t.is_ascii())
+}
+
+fn normalize_with(t: &str, ascii: bool) -> String {
     let mut out = String::with_capacity(t.len());
     let mut space = false;
-    for c in t.chars().take(MAX_CHARS).nfkc() {
+    let mut push = |c: char| {
         if invisible(c) {
-            continue;
+            return;
         }
         if c.is_whitespace() {
             space = !out.is_empty();
-            continue;
+            return;
         }
         if space {
             out.push(' ');
@@ -81,6 +85,12 @@ pub fn normalize(t: &str) -> String {
         for l in homoglyph(c).to_lowercase() {
             out.push(homoglyph(l));
         }
+    };
+    // ASCII text is its own NFKC form: skip the normaliser, most of the cost on such text.
+    if ascii {
+        t.chars().take(MAX_CHARS).for_each(&mut push);
+    } else {
+        t.chars().take(MAX_CHARS).nfkc().for_each(&mut push);
     }
     out
 }
@@ -177,41 +187,49 @@ pub fn hidden_texts(t: &str) -> Vec<String> {
             out.push(d);
         }
     }
-    // rot13 only when it reads more like English than the text does.
-    let r = rot13(t);
-    if common_words(&r) > common_words(t) + 1 {
-        out.push(r);
+    // rot13 only when it reads more like English than the text does. rot13 maps ASCII
+    // letters to ASCII letters, so the rot13 text's words are the text's words, rot13'd:
+    // counting those against the rot13'd list needs no copy of the text.
+    if common_words(t, &COMMON_ROT13) > common_words(t, COMMON) + 1 {
+        out.push(rot13(t));
     }
     out
 }
 
-fn common_words(t: &str) -> usize {
-    const W: &[&str] = &[
-        "the",
-        "and",
-        "you",
-        "your",
-        "to",
-        "of",
-        "is",
-        "are",
-        "all",
-        "a",
-        "in",
-        "that",
-        "it",
-        "for",
-        "ignore",
-        "previous",
-        "instructions",
-        "now",
-        "with",
-        "not",
-    ];
+/// Words of `t` (split at non-letters) that are in `list` (lower-case ASCII), in any case.
+fn common_words<S: AsRef<str>>(t: &str, list: &[S]) -> usize {
     t.split(|c: char| !c.is_alphabetic())
-        .filter(|w| W.contains(&w.to_ascii_lowercase().as_str()))
+        .filter(|w| list.iter().any(|x| w.eq_ignore_ascii_case(x.as_ref())))
         .count()
 }
+
+static COMMON_ROT13: LazyLock<Vec<String>> =
+    LazyLock::new(|| COMMON.iter().map(|w| rot13(w)).collect());
+
+/// Frequent words of English and of injections: a rot13 text that has more of them than
+/// the text itself is read as rot13.
+const COMMON: &[&str] = &[
+    "the",
+    "and",
+    "you",
+    "your",
+    "to",
+    "of",
+    "is",
+    "are",
+    "all",
+    "a",
+    "in",
+    "that",
+    "it",
+    "for",
+    "ignore",
+    "previous",
+    "instructions",
+    "now",
+    "with",
+    "not",
+];
 
 /// Instruction-override patterns precise enough to decide alone (on normalised text).
 const RULE_SOURCES: &[(&str, &str)] = &[
@@ -283,48 +301,108 @@ pub fn rule_hits(n: &str) -> Vec<&'static str> {
         .collect()
 }
 
-/// FNV-1a, 64-bit: a stable hash (the model's features must not change between builds).
-fn fnv(parts: &[&[u8]]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for p in parts {
-        for b in *p {
-            h ^= u64::from(*b);
-            h = h.wrapping_mul(0x0100_0000_01b3);
-        }
-        h ^= 0xff;
-        h = h.wrapping_mul(0x0100_0000_01b3);
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0100_0000_01b3;
+
+fn fnv_feed(mut h: u64, bytes: &[u8]) -> u64 {
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(FNV_PRIME);
     }
     h
+}
+
+/// Ends one part: parts are separated so that ("ab", "c") and ("a", "bc") differ.
+fn fnv_close(h: u64) -> u64 {
+    (h ^ 0xff).wrapping_mul(FNV_PRIME)
+}
+
+/// FNV-1a, 64-bit: a stable hash (the model's features must not change between builds).
+fn fnv(parts: &[&[u8]]) -> u64 {
+    parts
+        .iter()
+        .fold(FNV_OFFSET, |h, p| fnv_close(fnv_feed(h, p)))
+}
+
+/// The hashes of each word's features, computed once per text and shared by the windows
+/// that overlap it: the unigram, the bigram with the next word (used only when that word is
+/// in the same window), and the character 3- to 5-grams of the word with boundary marks.
+struct WordHashes {
+    words: Vec<(u64, Option<u64>, std::ops::Range<usize>)>,
+    grams: Vec<u64>,
+}
+
+impl WordHashes {
+    fn new(words: &[&str]) -> Self {
+        let mut grams = Vec::with_capacity(words.len() * 16);
+        let mut per_word = Vec::with_capacity(words.len());
+        // fnv(&[b"c", gram]) with the "c" part already fed.
+        let gram_seed = fnv_close(fnv_feed(FNV_OFFSET, b"c"));
+        let mut marked: Vec<([u8; 4], usize)> = Vec::with_capacity(42);
+        for (i, w) in words.iter().enumerate() {
+            let unigram = fnv(&[b"w", w.as_bytes()]);
+            let bigram = words
+                .get(i + 1)
+                .map(|next| fnv(&[b"b", w.as_bytes(), next.as_bytes()]));
+            marked.clear();
+            for c in std::iter::once('<')
+                .chain(w.chars().take(40))
+                .chain(std::iter::once('>'))
+            {
+                let mut buf = [0u8; 4];
+                let len = c.encode_utf8(&mut buf).len();
+                marked.push((buf, len));
+            }
+            let start = grams.len();
+            for n in 3..=5 {
+                for g in marked.windows(n) {
+                    let h = g.iter().fold(gram_seed, |h, (buf, len)| {
+                        fnv_feed(h, buf.get(..*len).unwrap_or_default())
+                    });
+                    grams.push(fnv_close(h));
+                }
+            }
+            per_word.push((unigram, bigram, start..grams.len()));
+        }
+        WordHashes {
+            words: per_word,
+            grams,
+        }
+    }
+
+    /// The features of words `range`, exactly as [`features`] gives them for that slice.
+    fn features(&self, range: std::ops::Range<usize>) -> Vec<(u32, f32)> {
+        let end = range.end;
+        let mut out: Vec<(u32, f32)> = Vec::with_capacity(range.len() * 16);
+        let mut add = |h: u64| {
+            let bucket = (h & (DIM as u64 - 1)) as u32;
+            let sign = if h >> 63 == 0 { 1.0 } else { -1.0 };
+            out.push((bucket, sign));
+        };
+        for i in range {
+            let Some((unigram, bigram, grams)) = self.words.get(i) else {
+                continue;
+            };
+            add(*unigram);
+            if i + 1 < end
+                && let Some(b) = bigram
+            {
+                add(*b);
+            }
+            for h in self.grams.get(grams.clone()).unwrap_or_default() {
+                add(*h);
+            }
+        }
+        out.sort_unstable_by_key(|x| x.0);
+        out.dedup_by_key(|x| x.0);
+        out
+    }
 }
 
 /// Hashed features of normalised words: word unigrams and bigrams, character 3- to 5-grams
 /// of each word with boundary marks. Returns `(bucket, sign)` pairs, deduplicated.
 pub fn features(words: &[&str]) -> Vec<(u32, f32)> {
-    let mut out: Vec<(u32, f32)> = Vec::with_capacity(words.len() * 8);
-    let mut add = |h: u64| {
-        let bucket = (h & (DIM as u64 - 1)) as u32;
-        let sign = if h >> 63 == 0 { 1.0 } else { -1.0 };
-        out.push((bucket, sign));
-    };
-    for (i, w) in words.iter().enumerate() {
-        add(fnv(&[b"w", w.as_bytes()]));
-        if let Some(next) = words.get(i + 1) {
-            add(fnv(&[b"b", w.as_bytes(), next.as_bytes()]));
-        }
-        let marked: Vec<char> = std::iter::once('<')
-            .chain(w.chars().take(40))
-            .chain(std::iter::once('>'))
-            .collect();
-        for n in 3..=5 {
-            for g in marked.windows(n) {
-                let s: String = g.iter().collect();
-                add(fnv(&[b"c", s.as_bytes()]));
-            }
-        }
-    }
-    out.sort_unstable_by_key(|x| x.0);
-    out.dedup_by_key(|x| x.0);
-    out
+    WordHashes::new(words).features(0..words.len())
 }
 
 /// Words of normalised text (letters, digits and apostrophes; punctuation runs as words).
@@ -371,10 +449,6 @@ impl Model {
         z
     }
 
-    fn prob(&self, words: &[&str]) -> f32 {
-        sigmoid(self.logit(&features(words)))
-    }
-
     /// Probability that `text` is an injection: the maximum over the text, its windows of
     /// [`WINDOW`] words, and the texts hidden in it.
     pub fn score(&self, text: &str) -> f32 {
@@ -403,14 +477,16 @@ impl Model {
 
     fn score_normalized(&self, n: &str) -> f32 {
         let w = words(n);
+        let hashes = WordHashes::new(&w);
+        let prob = |r: std::ops::Range<usize>| sigmoid(self.logit(&hashes.features(r)));
         if w.len() <= WINDOW {
-            return self.prob(&w);
+            return prob(0..w.len());
         }
         let mut best = 0.0f32;
         let mut i = 0;
         while i < w.len() {
             let end = (i + WINDOW).min(w.len());
-            best = best.max(self.prob(w.get(i..end).unwrap_or_default()));
+            best = best.max(prob(i..end));
             if end == w.len() {
                 break;
             }
@@ -698,6 +774,41 @@ pub fn threshold_for_fpr(scored: &[(f32, bool)], max_fpr: f64) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Words that count, their rot13 forms and other words, in any case, with separators.
+    fn wordy_text() -> impl Strategy<Value = String> {
+        let mut pool: Vec<String> = COMMON.iter().map(|w| w.to_string()).collect();
+        pool.extend(COMMON.iter().map(|w| rot13(w)));
+        pool.extend(["hello", "naq", "zebra", "déjà", "ünd"].map(String::from));
+        prop::collection::vec(
+            (
+                prop::sample::select(pool),
+                any::<bool>(),
+                prop::sample::select(vec![" ", ", ", ". ", "'", "é"]),
+            ),
+            0..24,
+        )
+        .prop_map(|ws| {
+            ws.into_iter()
+                .map(|(w, upper, sep)| format!("{}{sep}", if upper { w.to_uppercase() } else { w }))
+                .collect()
+        })
+    }
+
+    proptest! {
+        // The ASCII fast path of `normalize` skips NFKC: it must give what NFKC gives.
+        #[test]
+        fn ascii_fast_path_matches_nfkc(t in "[\\x00-\\x7f]{0,200}") {
+            prop_assert_eq!(normalize(&t), normalize_with(&t, false));
+        }
+
+        // Counting rot13'd common words in the text equals counting them in its rot13.
+        #[test]
+        fn rot13_word_count_needs_no_copy(t in wordy_text()) {
+            prop_assert_eq!(common_words(&t, &COMMON_ROT13), common_words(&rot13(&t), COMMON));
+        }
+    }
 
     #[test]
     fn normalisation_defeats_obfuscation() {
