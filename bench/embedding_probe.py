@@ -24,12 +24,10 @@ import tempfile
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
+# The row reader and the dev-threshold rule of bench/injection.py, so both scripts count alike.
+from injection import load, threshold
+
 SETS = ["unseen", "second", "third", "fourth", "fifth"]
-
-
-def load(p):
-    with open(p, encoding="utf-8") as f:
-        return [json.loads(l) for l in f if l.strip()]
 
 
 def embed(probe, model_dir, rows, cache):
@@ -54,11 +52,6 @@ def stage1(binary, rows):
     assert len(v) == len(rows)
     return (np.array([x["score"] for x in v]), np.array([bool(x["rules"]) for x in v]),
             np.array([x["verdict"] == "injection" for x in v]))
-
-
-def threshold(scores, labels, max_fpr=0.02):
-    neg = np.sort(scores[labels == 0])[::-1]
-    return neg[int(len(neg) * max_fpr)] + 1e-9
 
 
 def figures(pred, y):

@@ -399,6 +399,18 @@ impl WordHashes {
     }
 }
 
+/// The word ranges a text of `len` words is scored on: the whole text up to [`WINDOW`]
+/// words, else windows of [`WINDOW`] words every [`STRIDE`], the last one ending at the end.
+fn windows(len: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
+    let mut next = Some(0);
+    std::iter::from_fn(move || {
+        let i = next?;
+        let end = (i + WINDOW).min(len);
+        next = (end < len).then_some(i + STRIDE);
+        Some(i..end)
+    })
+}
+
 /// Hashed features of normalised words: word unigrams and bigrams, character 3- to 5-grams
 /// of each word with boundary marks. Returns `(bucket, sign)` pairs, deduplicated.
 pub fn features(words: &[&str]) -> Vec<(u32, f32)> {
@@ -478,21 +490,9 @@ impl Model {
     fn score_normalized(&self, n: &str) -> f32 {
         let w = words(n);
         let hashes = WordHashes::new(&w);
-        let prob = |r: std::ops::Range<usize>| sigmoid(self.logit(&hashes.features(r)));
-        if w.len() <= WINDOW {
-            return prob(0..w.len());
-        }
-        let mut best = 0.0f32;
-        let mut i = 0;
-        while i < w.len() {
-            let end = (i + WINDOW).min(w.len());
-            best = best.max(prob(i..end));
-            if end == w.len() {
-                break;
-            }
-            i += STRIDE;
-        }
-        best
+        windows(w.len())
+            .map(|r| sigmoid(self.logit(&hashes.features(r))))
+            .fold(0.0f32, f32::max)
     }
 
     /// Bytes: magic, threshold, bias, weights (little-endian `f32`).
@@ -660,15 +660,8 @@ fn examples(rows: &[(String, bool)], sentence_every: usize) -> Vec<(Vec<(u32, f3
                     }
                 }
             }
-            let mut i = 0;
-            while i < w.len() {
-                let end = (i + WINDOW).min(w.len());
-                examples.push((features(w.get(i..end).unwrap_or_default()), false));
-                if end == w.len() {
-                    break;
-                }
-                i += STRIDE;
-            }
+            let hashes = WordHashes::new(&w);
+            examples.extend(windows(w.len()).map(|r| (hashes.features(r), false)));
         }
     }
     examples
@@ -808,6 +801,16 @@ mod tests {
         fn rot13_word_count_needs_no_copy(t in wordy_text()) {
             prop_assert_eq!(common_words(&t, &COMMON_ROT13), common_words(&rot13(&t), COMMON));
         }
+    }
+
+    #[test]
+    fn windows_cover_the_text_with_half_overlap() {
+        // As (start, end) pairs: one-range arrays read as ranges of numbers.
+        let w = |n| windows(n).map(|r| (r.start, r.end)).collect::<Vec<_>>();
+        assert_eq!(w(0), [(0, 0)]);
+        assert_eq!(w(WINDOW), [(0, WINDOW)]);
+        assert_eq!(w(100), [(0, 64), (32, 96), (64, 100)]);
+        assert_eq!(w(128), [(0, 64), (32, 96), (64, 128)]);
     }
 
     #[test]

@@ -236,10 +236,13 @@ fn train_is_reproducible_and_reports_figures() {
     let (train, dev) = (d.path().join("train.jsonl"), d.path().join("dev.jsonl"));
     std::fs::write(&train, rows[..600].join("\n")).unwrap();
     std::fs::write(&dev, rows[600..800].join("\n")).unwrap();
-    let run_train = |out: &std::path::Path| {
-        let o = rampart()
-            .args(["guard", "train", "--train"])
-            .arg(&train)
+    let run_train = |files: &[&std::path::Path], out: &std::path::Path| {
+        let mut cmd = rampart();
+        cmd.args(["guard", "train"]);
+        for f in files {
+            cmd.arg("--train").arg(f);
+        }
+        let o = cmd
             .arg("--dev")
             .arg(&dev)
             .arg("-o")
@@ -250,8 +253,8 @@ fn train_is_reproducible_and_reports_figures() {
         serde_json::from_slice::<Value>(&o.stdout).unwrap()
     };
     let (a, b) = (d.path().join("a.bin"), d.path().join("b.bin"));
-    let ra = run_train(&a);
-    let rb = run_train(&b);
+    let ra = run_train(&[&train], &a);
+    let rb = run_train(&[&train], &b);
     assert_eq!(
         std::fs::read(&a).unwrap(),
         std::fs::read(&b).unwrap(),
@@ -263,17 +266,7 @@ fn train_is_reproducible_and_reports_figures() {
     let (h1, h2) = (d.path().join("h1.jsonl"), d.path().join("h2.jsonl"));
     std::fs::write(&h1, rows[..250].join("\n")).unwrap();
     std::fs::write(&h2, rows[250..600].join("\n")).unwrap();
-    let o = rampart()
-        .args(["guard", "train", "--train"])
-        .arg(&h1)
-        .arg("--train")
-        .arg(&h2)
-        .arg("--dev")
-        .arg(&dev)
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let rh: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let rh = run_train(&[&h1, &h2], &d.path().join("h.bin"));
     assert_eq!(rh["train_rows"], 600);
     assert_eq!(rh["model_sha256"], ra["model_sha256"]);
     let f1 = ra["dev"]["rules+model"]["f1"].as_f64().unwrap();
