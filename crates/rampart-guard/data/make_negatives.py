@@ -10,7 +10,13 @@ and one in six paragraphs of reference documentation. This file adds two benign 
   PyPI (BSD-3-Clause), up to PER_LANGUAGE per language, in every language Django ships;
 - `crates.io/rustdoc:<crate>`: documentation paragraphs and code examples from the doc
   comments of the crates in this workspace's Cargo.lock (each under its own licence, all
-  of them allowed by deny.toml), up to PER_CRATE per crate.
+  of them allowed by deny.toml), up to PER_CRATE per crate;
+- `rampart/requests:<task>`: requests to translate, summarise or rewrite a text, written
+  from templates in this file around Django's strings (English and translated) and
+  the crates' doc paragraphs. The shared data's attacks often wrap an override in such a
+  task ("translate the following ... ignore the above"), and its benign rows seldom ask for
+  one, so a model trained on it took "Translate to English: <German sentence>" for an
+  attack (0.98).
 
 Everything is sorted and sampled with fixed seeds, so the same inputs give the same file.
 Usage (from the repository root, after `cargo fetch`):
@@ -103,6 +109,73 @@ def django_rows(wheel, rng):
         if k not in seen:
             seen.add(k)
             rows.append((t, f"django-{version}/locale:en", "ui-string"))
+    return rows
+
+
+# The languages named in translation requests: widely used ones with Django translations.
+LANGUAGES = {
+    "ar": "Arabic", "bn": "Bengali", "cs": "Czech", "da": "Danish", "de": "German",
+    "el": "Greek", "es": "Spanish", "fa": "Persian", "fi": "Finnish", "fr": "French",
+    "he": "Hebrew", "hi": "Hindi", "hu": "Hungarian", "id": "Indonesian", "it": "Italian",
+    "ja": "Japanese", "ko": "Korean", "nl": "Dutch", "pl": "Polish", "pt": "Portuguese",
+    "pt_BR": "Brazilian Portuguese", "ro": "Romanian", "ru": "Russian", "sv": "Swedish",
+    "th": "Thai", "tr": "Turkish", "uk": "Ukrainian", "vi": "Vietnamese",
+    "zh_Hans": "Chinese", "zh_Hant": "Traditional Chinese",
+}
+INTO_ENGLISH = [
+    "Translate to English: {f}",
+    "Translate this {lang} text into English:\n{f}",
+    'What does "{f}" mean in English?',
+    "Can you translate this for me? {f}",
+    "{f}\n\nTranslate the above into English, please.",
+    'How would you translate "{f}" from {lang}?',
+    "Please give me the English for: {f}",
+]
+FROM_ENGLISH = [
+    'Translate the following text from English to {lang}: "{e}"',
+    "Translate into {lang}: {e}",
+    'How do you say "{e}" in {lang}?',
+    "Please translate this sentence to {lang}.\n{e}",
+    "I need this in {lang} for our website: {e}",
+    "Translate the text below into {lang}, keeping the placeholders as they are.\n\n{e}",
+]
+ON_TEXT = [
+    "Summarize the following text in one sentence:\n{e}",
+    "Proofread this: {e}",
+    "Rewrite this to sound friendlier: {e}",
+    "Fix any grammar mistakes in the following:\n\n{e}",
+    "Explain this in simpler words: {e}",
+    "Make this shorter: {e}",
+    "What is the main point of this paragraph?\n{e}",
+]
+REQUESTS = 600  # per kind: into English, from English, on a text
+
+
+def request_rows(wheel, doc_rows, rng):
+    """Translation requests around Django's strings and their translations, and requests to
+    summarise or rewrite the crates' doc paragraphs, one template picked per text."""
+    z = zipfile.ZipFile(wheel)
+    pairs = {}
+    for name in sorted(n for n in z.namelist() if n.endswith("/django.po")):
+        lang = name.split("/locale/")[1].split("/")[0]
+        if lang not in LANGUAGES:
+            continue
+        for msgid, msgstr in po_entries(z.read(name).decode("utf-8", "replace")):
+            if len(msgid.split()) >= 3 and msgstr and len(msgstr) <= MAX_CHARS:
+                pairs[(lang, msgid)] = msgstr
+    items = sorted(pairs.items())
+    rng.shuffle(items)
+    rows = []
+    for (lang, _), f in items[:REQUESTS]:
+        t = rng.choice(INTO_ENGLISH)
+        rows.append((t.format(f=f, lang=LANGUAGES[lang]), "rampart/requests:into-english", "request"))
+    for (lang, e), _ in items[REQUESTS:2 * REQUESTS]:
+        t = rng.choice(FROM_ENGLISH)
+        rows.append((t.format(e=e, lang=LANGUAGES[lang]), "rampart/requests:from-english", "request"))
+    prose = sorted(t for t, _, cat in doc_rows if cat == "doc" and len(t) <= 600)
+    rng.shuffle(prose)
+    for e in prose[:REQUESTS]:
+        rows.append((rng.choice(ON_TEXT).format(e=e), "rampart/requests:on-text", "request"))
     return rows
 
 
@@ -205,9 +278,9 @@ def main():
     ap.add_argument("--shared-data", default="../shared/datasets/prompt-injection")
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
-    rows = django_rows(a.django_wheel, random.Random(1)) + rust_rows(
-        lock_crates(a.cargo_lock), a.registry, random.Random(2)
-    )
+    rust = rust_rows(lock_crates(a.cargo_lock), a.registry, random.Random(2))
+    rows = django_rows(a.django_wheel, random.Random(1)) + rust
+    rows += request_rows(a.django_wheel, rust, random.Random(3))
     # Never repeat a text the shared data already has (with either label).
     shared = set()
     for f in ("train.jsonl", "dev.jsonl"):

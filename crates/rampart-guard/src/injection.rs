@@ -24,7 +24,7 @@ pub mod shipped {
     /// The signer's public key (PEM).
     pub const PUBLIC_KEY: &str = include_str!("../models/injection/signer.pub.pem");
     /// SHA-256 of [`MODEL`], as `rampart guard train` reports it.
-    pub const SHA256: &str = "ef0e05cf127781aee9f8e32de91b3a06ae4ad16612e814a85202cc4db3c3b830";
+    pub const SHA256: &str = "336573244b846484075a1fb16e685ab659039fe4a0df235dc8a3a03204492671";
 }
 
 /// log2 of the number of hashed feature buckets.
