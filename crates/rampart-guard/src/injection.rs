@@ -871,6 +871,34 @@ mod tests {
     }
 
     proptest! {
+        // Any word list: the misspelt-override check ends without a panic, and it finds the
+        // override whatever scrambling of the key words' inner letters a writer picks.
+        #[test]
+        fn misspelt_override_reads_scrambled_words(
+            noise in "\\PC{0,300}",
+            seed in any::<u64>(),
+        ) {
+            let _ = rule_hits(&normalize(&noise));
+            let scramble = |w: &str, k: u64| {
+                let mut c: Vec<char> = w.chars().collect();
+                let n = c.len();
+                if n > 3 {
+                    // Rotate the inner letters: the first and last stay, as typoglycemia keeps them.
+                    let r = (k as usize) % (n - 2);
+                    c[1..n - 1].rotate_left(r);
+                }
+                c.into_iter().collect::<String>()
+            };
+            let t = format!(
+                "{} {} {} {}",
+                noise.chars().take(40).collect::<String>(),
+                scramble("ignore", seed),
+                scramble("previous", seed >> 8),
+                scramble("instructions", seed >> 16),
+            );
+            prop_assert!(misspelt_override(&normalize(&t)) || rule_hits(&normalize(&t)).contains(&"ignore-previous"), "{t}");
+        }
+
         // The ASCII fast path of `normalize` skips NFKC: it must give what NFKC gives.
         #[test]
         fn ascii_fast_path_matches_nfkc(t in "[\\x00-\\x7f]{0,200}") {
