@@ -204,6 +204,16 @@ def fourth_rows(handbook_deb, seen):
     return rows
 
 
+def add_shuffled(rows, add, items, n, source, seed):
+    """Add benign `items` in an order shuffled with `seed` until `n` of them are new rows."""
+    random.Random(seed).shuffle(items)
+    before = len(rows)
+    for t in items:
+        add(t, 0, source)
+        if len(rows) - before == n:
+            break
+
+
 def fifth_rows(reference_debs, seen):
     """A fifth unseen set, built after the model trained with negatives.jsonl was chosen and
     scored once: 150 paragraphs in each of German, Spanish, French, Italian and Portuguese
@@ -216,12 +226,7 @@ def fifth_rows(reference_debs, seen):
                 sorted(glob.glob(os.path.join(tmp, f"usr/share/debian-reference/*.{lang}.html"))),
                 lambda t: 8 <= len(t.split()) <= 250,
             )
-            random.Random(lang).shuffle(items)
-            before = len(rows)
-            for t in items:
-                add(t, 0, "debian-reference:" + lang)
-                if len(rows) - before == 150:
-                    break
+            add_shuffled(rows, add, items, 150, "debian-reference:" + lang, lang)
     return rows
 
 
@@ -364,12 +369,7 @@ def sixth_rows(agentdojo_wheel, man_debs, seen):
                 continue
             cjk = lang.startswith("ja")
             items = man_paragraphs(files, lambda t: (cjk and 30 <= len(t) <= 1500) or (not cjk and 8 <= len(t.split()) <= 250))
-            random.Random(lang).shuffle(items)
-            before = len(rows)
-            for t in items:
-                add(t, 0, "manpages:" + lang)
-                if len(rows) - before == 60:
-                    break
+            add_shuffled(rows, add, items, 60, "manpages:" + lang, lang)
     return rows
 
 
