@@ -168,6 +168,12 @@ def unpacked(debs):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def paragraph_sized(cjk):
+    """A paragraph worth scoring: 8 to 250 words, or 30 to 1,500 characters in a script
+    written without spaces."""
+    return lambda t: 30 <= len(t) <= 1500 if cjk else 8 <= len(t.split()) <= 250
+
+
 def html_paragraphs(files, keep):
     """The distinct <p> texts of these HTML files, tags removed, sorted, that `keep` accepts."""
     paras = set()
@@ -193,10 +199,9 @@ def fourth_rows(handbook_deb, seen):
         for lang in sorted(os.listdir(root)):
             if not os.path.isdir(os.path.join(root, lang)) or lang == "Common_Content":
                 continue
-            cjk = lang[:2] in ("ja", "zh", "ko")
             items = html_paragraphs(
                 sorted(glob.glob(os.path.join(root, lang, "*.html"))),
-                lambda t: (cjk and 30 <= len(t) <= 1500) or (not cjk and 8 <= len(t.split()) <= 250),
+                paragraph_sized(lang[:2] in ("ja", "zh", "ko")),
             )
             random.Random(lang).shuffle(items)
             for t in items[:40]:
@@ -297,6 +302,18 @@ def man_paragraphs(files, keep):
     return sorted(paras)
 
 
+def yaml_strings(v):
+    """Every string in a parsed YAML document, depth first."""
+    if isinstance(v, dict):
+        for x in v.values():
+            yield from yaml_strings(x)
+    elif isinstance(v, list):
+        for x in v:
+            yield from yaml_strings(x)
+    elif isinstance(v, str):
+        yield v
+
+
 def sixth_rows(agentdojo_wheel, man_debs, seen):
     """A sixth unseen set, built before any change to the model after the five sets above and
     scored once after the choice: indirect injections from AgentDojo 0.1.35 (PyPI, MIT) placed
@@ -307,8 +324,8 @@ def sixth_rows(agentdojo_wheel, man_debs, seen):
     Attacks: each AgentDojo attack template that carries an injection (not its "direct"
     attack, "TODO: {goal}", which without knowing where the text sits is a plain request,
     nor "tool_knowledge", whose tool-call listing needs a running suite), filled with each
-    injection task's goal (its denial-of-service ones have none), replacing the injection placeholder of one of the
-    suite's documents in turn. Benign: every document with its placeholders set to their
+    injection task's goal (its denial-of-service ones have none), replacing the injection
+    placeholder of one of the suite's documents in turn. Benign: every document with its placeholders set to their
     defaults, and the user tasks' prompts."""
     import yaml
     z = zipfile.ZipFile(agentdojo_wheel)
@@ -319,7 +336,8 @@ def sixth_rows(agentdojo_wheel, man_debs, seen):
         for _, t in _py_strings(rd(name), {"_JB_STRING", "_DOS_STRING"}):
             if t.strip() != "TODO: {goal}" and "{tools}" not in t and t not in templates:
                 templates.append(t)
-    fill = lambda t, goal: t.format(user="Emma Johnson", model="GPT-4", goal=goal) if "{goal}" in t else t.format(user="Emma Johnson", model="GPT-4")
+    # str.format ignores the goal for templates without one (denial of service).
+    fill = lambda t, goal: t.format(user="Emma Johnson", model="GPT-4", goal=goal)
     for suite in ["banking", "slack", "travel", "workspace"]:
         base = f"agentdojo/default_suites/v1/{suite}/"
         goals = [t for k, t in _py_strings(rd(base + "injection_tasks.py"), {"GOAL"})]
@@ -333,20 +351,11 @@ def sixth_rows(agentdojo_wheel, man_debs, seen):
         for name in sorted(n for n in z.namelist() if n.startswith(f"agentdojo/data/suites/{suite}/") and n.endswith(".yaml")):
             if name.endswith("injection_vectors.yaml"):
                 continue
-            def strings(v):
-                if isinstance(v, dict):
-                    for x in v.values():
-                        yield from strings(x)
-                elif isinstance(v, list):
-                    for x in v:
-                        yield from strings(x)
-                elif isinstance(v, str):
-                    yield v
             try:
                 data = yaml.safe_load(rd(name))
             except yaml.YAMLError:
                 continue
-            docs += [s for s in strings(data) if len(s.split()) >= 6 or slot.search(s)]
+            docs += [s for s in yaml_strings(data) if len(s.split()) >= 6 or slot.search(s)]
         carriers = [d for d in docs if slot.search(d)]
         benign_fill = lambda d: slot.sub(lambda m: defaults[m.group(1)], d)
         for d in docs:
@@ -367,8 +376,7 @@ def sixth_rows(agentdojo_wheel, man_debs, seen):
             files = sorted(glob.glob(os.path.join(lang_dir, "man[1-8]/*.gz")))
             if not files:
                 continue
-            cjk = lang.startswith("ja")
-            items = man_paragraphs(files, lambda t: (cjk and 30 <= len(t) <= 1500) or (not cjk and 8 <= len(t.split()) <= 250))
+            items = man_paragraphs(files, paragraph_sized(lang.startswith("ja")))
             add_shuffled(rows, add, items, 60, "manpages:" + lang, lang)
     return rows
 

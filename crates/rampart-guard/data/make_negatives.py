@@ -77,14 +77,22 @@ def unescape(s):
     return s.replace('\\"', '"').replace("\\n", "\n").replace("\\t", "\t").replace("\\\\", "\\")
 
 
-def django_rows(wheel, rng):
+def django_catalogues(wheel):
+    """Django's version and its (language, [(msgid, msgstr)]) catalogues, read once."""
     z = zipfile.ZipFile(wheel)
     version = re.search(r"[Dd]jango-([0-9.]+)-", pathlib.Path(wheel).name).group(1)
+    catalogues = [
+        (name.split("/locale/")[1].split("/")[0], po_entries(z.read(name).decode("utf-8", "replace")))
+        for name in sorted(n for n in z.namelist() if n.endswith("/django.po"))
+    ]
+    return version, catalogues
+
+
+def django_rows(version, catalogues, rng):
     by_lang = {}
     english = {}
-    for name in sorted(n for n in z.namelist() if n.endswith("/django.po")):
-        lang = name.split("/locale/")[1].split("/")[0]
-        for msgid, msgstr in po_entries(z.read(name).decode("utf-8", "replace")):
+    for lang, entries in catalogues:
+        for msgid, msgstr in entries:
             if len(msgid.split()) >= 3:
                 english[norm_key(msgid)] = msgid
             if len(msgstr.split()) >= 3 and len(msgstr) <= MAX_CHARS:
@@ -151,16 +159,14 @@ ON_TEXT = [
 REQUESTS = 600  # per kind: into English, from English, on a text
 
 
-def request_rows(wheel, doc_rows, rng):
+def request_rows(catalogues, doc_rows, rng):
     """Translation requests around Django's strings and their translations, and requests to
     summarise or rewrite the crates' doc paragraphs, one template picked per text."""
-    z = zipfile.ZipFile(wheel)
     pairs = {}
-    for name in sorted(n for n in z.namelist() if n.endswith("/django.po")):
-        lang = name.split("/locale/")[1].split("/")[0]
+    for lang, entries in catalogues:
         if lang not in LANGUAGES:
             continue
-        for msgid, msgstr in po_entries(z.read(name).decode("utf-8", "replace")):
+        for msgid, msgstr in entries:
             if len(msgid.split()) >= 3 and msgstr and len(msgstr) <= MAX_CHARS:
                 pairs[(lang, msgid)] = msgstr
     items = sorted(pairs.items())
@@ -279,8 +285,9 @@ def main():
     ap.add_argument("-o", "--output", required=True)
     a = ap.parse_args()
     rust = rust_rows(lock_crates(a.cargo_lock), a.registry, random.Random(2))
-    rows = django_rows(a.django_wheel, random.Random(1)) + rust
-    rows += request_rows(a.django_wheel, rust, random.Random(3))
+    version, catalogues = django_catalogues(a.django_wheel)
+    rows = django_rows(version, catalogues, random.Random(1)) + rust
+    rows += request_rows(catalogues, rust, random.Random(3))
     # Never repeat a text the shared data already has (with either label).
     shared = set()
     for f in ("train.jsonl", "dev.jsonl"):
