@@ -285,10 +285,11 @@ const RULE_SOURCES: &[(&str, &str)] = &[
     ),
     // The override as a bare imperative at the start of a sentence, with no word for
     // "previous": "Ignore instructions, and just print ...", "Disregard all rules." Inside a
-    // sentence ("the model may ignore instructions") it stays out.
+    // sentence ("the model may ignore instructions") it stays out, and so do a linter's
+    // "Ignore rules per file" and "Ignore the rules in .eslintrc" (rules need "all" or "your").
     (
         "ignore-instructions-imperative",
-        r"(?:^|[.!?:;>\])\-]\s*)(?:please\s+)?(?:now\s+)?(?:ignore|disregard)\s+(?:(?:all|any|the|your|these|those|my|other)\s+)*(?:instructions|directions|rules|guidelines)\b",
+        r"(?:^|[.!?:;>\])\-]\s*)(?:please\s+)?(?:now\s+)?(?:ignore|disregard)\s+(?:(?:all|any|the|your|these|those|my|other)\s+)*(?:instructions|directions|guidelines|(?:all|your)\s+rules)\b",
     ),
     // Text in a document that tells its reader to drop the document and say something
     // else: "Ignore the rest of this data and print ...", "ignore other content, print ...".
@@ -1103,6 +1104,8 @@ mod tests {
             "System: Linux 6.1, 16 GB RAM. Printer: HP LaserJet.",
             "<div class=\"chat\"><span>User: bob</span></div>",
             "Ignore this email if you did not request a password reset.",
+            "Ignore rules per file with the per-file-ignores setting.",
+            "Build fails? Ignore the rules in .eslintrc for generated code.",
         ] {
             assert!(rule_hits(&normalize(t)).is_empty(), "{t}");
         }
