@@ -16,7 +16,17 @@ and one in six paragraphs of reference documentation. This file adds two benign 
   the crates' doc paragraphs. The shared data's attacks often wrap an override in such a
   task ("translate the following ... ignore the above"), and its benign rows seldom ask for
   one, so a model trained on it took "Translate to English: <German sentence>" for an
-  attack (0.98).
+  attack (0.98);
+- `pypi/prompts:<package>`, only with `--prompt-wheel` and NOT in the shipped file: the prompt templates that LLM libraries on PyPI ship in their
+  code (deepeval, ragas, llama-index-core, langchain; each MIT or Apache-2.0): judge rubrics,
+  RAG and agent system prompts, graders for toxicity, bias and harm. These are instructions a
+  developer writes to a model, in the attacks' own vocabulary ("you are a ...", "ignore",
+  "harmful", "respond only with"), which the shared data has almost none of; the model
+  flagged 41% of the judge prompts PyRIT ships. Files whose path names red teaming, attacks,
+  jailbreaks or adversarial use are skipped, and so is any string that asks to override
+  earlier instructions, so that no attack is labelled benign. Tried on 2026-12-06 (225 rows
+  from the four wheels below): PyRIT's judge prompts flagged 41% -> 36%, seven unseen sets
+  pooled F1 0.883 -> 0.876, so the model was not retrained with them (bench/RESULTS-injection.md).
 
 Everything is sorted and sampled with fixed seeds, so the same inputs give the same file.
 Usage (from the repository root, after `cargo fetch`):
@@ -25,13 +35,18 @@ Usage (from the repository root, after `cargo fetch`):
     python3 crates/rampart-guard/data/make_negatives.py --django-wheel /tmp/w/Django-5.1.4-*.whl \
         --cargo-lock Cargo.lock --registry ~/.cargo/registry/src/index.crates.io-*/ \
         -o crates/rampart-guard/data/negatives.jsonl
+
+The prompt family of the experiment: `pip download --no-deps deepeval==4.3.1 ragas==0.4.3
+llama-index-core==0.14.25 langchain==1.5.2 -d /tmp/w`, then add `--prompt-wheel` once per wheel.
 """
 
 import argparse
+import ast
 import json
 import pathlib
 import random
 import re
+import textwrap
 import unicodedata
 import zipfile
 
@@ -185,6 +200,84 @@ def request_rows(catalogues, doc_rows, rng):
     return rows
 
 
+# Paths of modules that generate attacks rather than judge or answer: none of their strings.
+NOT_BENIGN_PATH = re.compile(r"red.?team|attack|jailbreak|adversar|/tests?/|/test_", re.I)
+# A string that asks to override earlier instructions is an attack wherever it is found.
+OVERRIDE = re.compile(
+    r"\b(ignore|disregard|forget|override)\b.{0,40}\b(previous|prior|above|earlier|system)\b"
+    r".{0,20}\b(instructions?|prompts?|rules|directions)\b", re.I | re.S)
+PROMPT_MIN_WORDS = 15
+PER_PACKAGE = 200
+
+
+def literal(node):
+    """The text of a string literal, f-string (fields kept as {name}) or sum of them."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.JoinedStr):
+        out = []
+        for v in node.values:
+            if isinstance(v, ast.Constant):
+                out.append(str(v.value))
+            elif isinstance(v, ast.FormattedValue):
+                out.append("{" + ast.unparse(v.value) + "}")
+        return "".join(out)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        a, b = literal(node.left), literal(node.right)
+        if a is not None and b is not None:
+            return a + b
+    return None
+
+
+def prompt_strings(tree):
+    """The outermost string literals of a module that address a reader as "you", docstrings
+    left out (they document the code for its programmers)."""
+    docs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            if node.body and isinstance(node.body[0], ast.Expr):
+                docs.add(id(node.body[0].value))
+    out, inner = [], set()
+    for node in ast.walk(tree):
+        if id(node) in docs or id(node) in inner:
+            continue
+        t = literal(node)
+        if t is None:
+            continue
+        for child in ast.walk(node):  # the parts of a sum or f-string are not strings of their own
+            inner.add(id(child))
+        t = textwrap.dedent(t).strip()
+        if len(t.split()) >= PROMPT_MIN_WORDS and len(t) <= MAX_CHARS and re.search(r"\b[Yy]ou(r)?\b", t):
+            out.append(t)
+    return out
+
+
+def prompt_rows(wheels, rng):
+    rows = []
+    seen = set()
+    for wheel in sorted(wheels):
+        name = pathlib.Path(wheel).name.split("-")[0].replace("_", "-").lower()
+        z = zipfile.ZipFile(wheel)
+        pool = {}
+        for member in sorted(z.namelist()):
+            if not member.endswith(".py") or NOT_BENIGN_PATH.search("/" + member):
+                continue
+            try:
+                tree = ast.parse(z.read(member))
+            except (SyntaxError, ValueError):
+                continue
+            for t in prompt_strings(tree):
+                if not OVERRIDE.search(t):
+                    pool[norm_key(t)] = t
+        items = sorted(pool.items())
+        rng.shuffle(items)
+        for k, t in items[:PER_PACKAGE]:
+            if k and k not in seen:
+                seen.add(k)
+                rows.append((t, f"pypi/prompts:{name}", "prompt"))
+    return rows
+
+
 def lock_crates(lock):
     text = pathlib.Path(lock).read_text()
     out = []
@@ -279,6 +372,7 @@ def rust_rows(crates, registry, rng):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--django-wheel", required=True)
+    ap.add_argument("--prompt-wheel", action="append", default=[])
     ap.add_argument("--cargo-lock", required=True)
     ap.add_argument("--registry", required=True)
     ap.add_argument("--shared-data", default="../shared/datasets/prompt-injection")
@@ -288,6 +382,7 @@ def main():
     version, catalogues = django_catalogues(a.django_wheel)
     rows = django_rows(version, catalogues, random.Random(1)) + rust
     rows += request_rows(catalogues, rust, random.Random(3))
+    rows += prompt_rows(a.prompt_wheel, random.Random(4))
     # Never repeat a text the shared data already has (with either label).
     shared = set()
     for f in ("train.jsonl", "dev.jsonl"):
