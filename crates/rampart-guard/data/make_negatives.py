@@ -17,8 +17,9 @@ and one in six paragraphs of reference documentation. This file adds two benign 
   task ("translate the following ... ignore the above"), and its benign rows seldom ask for
   one, so a model trained on it took "Translate to English: <German sentence>" for an
   attack (0.98);
-- `pypi/prompts:<package>`, only with `--prompt-wheel` and NOT in the shipped file: the prompt templates that LLM libraries on PyPI ship in their
-  code (deepeval, ragas, llama-index-core, langchain; each MIT or Apache-2.0): judge rubrics,
+- `pypi/prompts:<package>`, only with `--prompt-wheel` and NOT in the shipped file: the
+  prompt templates that LLM libraries on PyPI ship in their code (deepeval, ragas,
+  llama-index-core, langchain; each MIT or Apache-2.0): judge rubrics,
   RAG and agent system prompts, graders for toxicity, bias and harm. These are instructions a
   developer writes to a model, in the attacks' own vocabulary ("you are a ...", "ignore",
   "harmful", "respond only with"), which the shared data has almost none of; the model
