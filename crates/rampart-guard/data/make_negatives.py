@@ -201,6 +201,19 @@ def request_rows(catalogues, doc_rows, rng):
     return rows
 
 
+def sample(pool, cap, rng, seen):
+    """Up to `cap` texts of a {norm_key: text} pool, drawn in a seeded order, skipping keys
+    already in `seen` (which it extends)."""
+    items = sorted(pool.items())
+    rng.shuffle(items)
+    out = []
+    for k, t in items[:cap]:
+        if k and k not in seen:
+            seen.add(k)
+            out.append(t)
+    return out
+
+
 # Paths of modules that generate attacks rather than judge or answer: none of their strings.
 NOT_BENIGN_PATH = re.compile(r"red.?team|attack|jailbreak|adversar|/tests?/|/test_", re.I)
 # A string that asks to override earlier instructions is an attack wherever it is found.
@@ -270,12 +283,7 @@ def prompt_rows(wheels, rng):
             for t in prompt_strings(tree):
                 if not OVERRIDE.search(t):
                     pool[norm_key(t)] = t
-        items = sorted(pool.items())
-        rng.shuffle(items)
-        for k, t in items[:PER_PACKAGE]:
-            if k and k not in seen:
-                seen.add(k)
-                rows.append((t, f"pypi/prompts:{name}", "prompt"))
+        rows += [(t, f"pypi/prompts:{name}", "prompt") for t in sample(pool, PER_PACKAGE, rng, seen)]
     return rows
 
 
@@ -361,19 +369,15 @@ def rust_rows(crates, registry, rng):
                         code[norm_key(t)] = t
         name = crate.rsplit("-", 1)[0]
         for pool, cap, cat in ((prose, PER_CRATE_DOC, "doc"), (code, PER_CRATE_CODE, "code")):
-            items = sorted(pool.items())
-            rng.shuffle(items)
-            for k, t in items[:cap]:
-                if k and k not in seen:
-                    seen.add(k)
-                    rows.append((t, f"crates.io/rustdoc:{name}", cat))
+            rows += [(t, f"crates.io/rustdoc:{name}", cat) for t in sample(pool, cap, rng, seen)]
     return rows
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--django-wheel", required=True)
-    ap.add_argument("--prompt-wheel", action="append", default=[])
+    ap.add_argument("--prompt-wheel", action="append", default=[],
+                    help="a wheel whose prompt templates become benign rows (repeatable; not used for the shipped file)")
     ap.add_argument("--cargo-lock", required=True)
     ap.add_argument("--registry", required=True)
     ap.add_argument("--shared-data", default="../shared/datasets/prompt-injection")
