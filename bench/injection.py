@@ -519,6 +519,33 @@ def ninth_rows(pyrit_wheel, seen):
     return rows
 
 
+def tenth_rows(deepteam_wheel, seen):
+    """A tenth set, attacks only, built and scored blind once with the model of the ninth
+    and the rules written after it: the example attack prompts that deepteam 1.0.10's
+    single-turn attack templates give their generator LLM (`"input": "..."` in
+    `deepteam/attacks/*/template.py`: authority escalation, context poisoning, emotional
+    manipulation, goal redirection, gray-box, encoded input, math framing, multilingual,
+    permission escalation, prompt probing, role play, semantic manipulation, system
+    override, adversarial poetry). Hand-written by deepteam's authors, most wrap a harmful
+    request in a frame (a training-data task, a fake system alert, a poem) rather than
+    override instructions."""
+    z = zipfile.ZipFile(deepteam_wheel)
+    rows, add = collector(seen)
+    for name in sorted(n for n in z.namelist()
+                       if n.startswith("deepteam/attacks/") and n.endswith("template.py")):
+        src = z.read(name).decode("utf-8")
+        for m in re.finditer(r'"input":\s*"((?:[^"\\]|\\.)*)"', src):
+            try:
+                t = json.loads('"' + m.group(1) + '"')
+            except ValueError:
+                continue
+            # The templates are f-strings: literal braces are doubled.
+            t = t.replace("{{", "{").replace("}}", "}")
+            if len(t.split()) >= 5:
+                add(t, 1, "deepteam:" + name.split("/")[-2])
+    return rows
+
+
 def pooled(table, sets):
     print("| detector | F1 | precision | recall | FPR | TP | FN | FP | TN |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -647,6 +674,7 @@ def main():
     ap.add_argument("--agentdojo-wheel")
     ap.add_argument("--man-deb", action="append", default=[])
     ap.add_argument("--pyrit-wheel")
+    ap.add_argument("--deepteam-wheel")
     ap.add_argument("--negatives", help="benign rows added to train.jsonl for every detector")
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
@@ -682,6 +710,9 @@ def main():
                      "eighth.jsonl", eighth_rows(a.pyrit_wheel, seen)))
         sets.append(("ninth unseen set (PyRIT's LLM-judge prompts; benign only)",
                      "ninth.jsonl", ninth_rows(a.pyrit_wheel, seen)))
+    if a.deepteam_wheel:
+        sets.append(("tenth unseen set (deepteam's example attacks; attacks only)",
+                     "tenth.jsonl", tenth_rows(a.deepteam_wheel, seen)))
     os.makedirs(a.out, exist_ok=True)
     for _, name, rows in sets:
         with open(os.path.join(a.out, name), "w") as f:

