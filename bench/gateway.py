@@ -6,7 +6,9 @@ LiteLLM's proxy (a key, a rate limit, its logging), all in one run on the same m
 Throughput: wrk, 2 threads, 64 connections, closed loop. Latency: the open-loop generator
 (crates/rampart-gateway/examples/loadgen.rs) at fixed rates, latency measured from when each
 request was due. Added latency = target minus direct, at the same rate.
-Writes bench/RESULTS-gateway.md and bench/out/gateway.json.
+Prints the table and writes it to bench/out/gateway/RESULTS.md, the raw figures to
+bench/out/gateway.json; bench/RESULTS-gateway.md keeps the history of runs, so a run is added
+there by hand rather than written over it.
 """
 import argparse, json, os, shutil, signal, statistics, subprocess, sys, time, urllib.request
 
@@ -329,7 +331,7 @@ litellm_settings:
               f"({soak_out['requests']} requests, {soak_out['errors']} errors, p99 {soak_out['p99_ms']:.2f} ms): RSS "
               f"{rs[0] / 1024:.1f} MiB after start, {rs[len(rs) // 2] / 1024:.1f} MiB at half time, {rs[-1] / 1024:.1f} MiB at the end, "
               f"max {max(rs) / 1024:.1f} MiB." if rs else "", ""]
-    with open(os.path.join(ROOT, "bench", "RESULTS-gateway.md"), "w") as f:
+    with open(os.path.join(OUT, "RESULTS.md"), "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))
 
