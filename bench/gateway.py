@@ -336,11 +336,12 @@ litellm_settings:
     print("\n".join(lines))
 
 
-try:
-    main()
-finally:
-    for p in procs:
-        try:
-            os.killpg(p.pid, signal.SIGTERM)
-        except OSError:
-            pass
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for p in procs:
+            try:
+                os.killpg(p.pid, signal.SIGTERM)
+            except OSError:
+                pass

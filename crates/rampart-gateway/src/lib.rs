@@ -157,6 +157,13 @@ pub async fn serve(
         );
     }
     let pipeline = guards::Pipeline::new(&cfg, model.clone())?;
+    if !cfg.guards.is_empty() {
+        // Compiling the detectors' expressions on the first request would stall it.
+        let m = model.clone();
+        tokio::task::spawn_blocking(move || rampart_guard::warm_up(m.as_deref()))
+            .await
+            .map_err(|e| Error::Config(format!("warming up the guards: {e}")))?;
+    }
     let ups = upstream::Upstreams::new(&cfg)?;
     let public_addr = cfg.listen.addr;
     let admin_addr = cfg.admin.addr;

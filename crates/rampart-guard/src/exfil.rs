@@ -195,6 +195,12 @@ static PATS: LazyLock<Vec<Pat>> = LazyLock::new(|| {
     .collect()
 });
 
+/// Compiles this module's expressions now rather than on first use (see [`crate::warm_up`]).
+pub(crate) fn warm() {
+    LazyLock::force(&URL_IN_TEXT);
+    LazyLock::force(&PATS);
+}
+
 /// A URL as a browser reads it from an attribute or Markdown: character references decoded
 /// (`https&#58;//`), tabs and line breaks dropped, backslashes read as slashes.
 fn as_browser_reads(raw: &str) -> String {

@@ -580,6 +580,14 @@ static RULES: LazyLock<Vec<(&'static str, Regex)>> = LazyLock::new(|| {
         .collect()
 });
 
+/// Compiles this module's expressions now rather than on first use (see [`crate::warm_up`]).
+pub(crate) fn warm() {
+    LazyLock::force(&B64);
+    LazyLock::force(&HEX);
+    LazyLock::force(&COMMON_ROT13);
+    LazyLock::force(&RULES);
+}
+
 /// Names of the rules that match normalised text `n`.
 pub fn rule_hits(n: &str) -> Vec<&'static str> {
     let mut hits: Vec<&'static str> = RULES

@@ -30,6 +30,15 @@ static DNI: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"\b([XYZ]?)(\d{7,8})-
 static PHONE: LazyLock<Option<Regex>> =
     LazyLock::new(|| re(r"(?:\+|\b00)?\(?\d{1,4}\)?(?:[ .\-]?\(?\d{1,5}\)?){1,5}[ .\-]?\d{2,5}\b"));
 
+/// Compiles this module's expressions now rather than on first use (see [`crate::warm_up`]).
+pub(crate) fn warm() {
+    for re in [
+        &EMAIL, &CARD, &IBAN, &IPV4, &IPV6, &SSN, &NINO, &DNI, &PHONE,
+    ] {
+        LazyLock::force(re);
+    }
+}
+
 /// Luhn checksum.
 pub fn luhn(digits: &[u8]) -> bool {
     let mut sum = 0u32;
