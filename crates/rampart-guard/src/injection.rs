@@ -535,7 +535,8 @@ const RULE_SOURCES: &[(&str, &str)] = &[
     (
         "unrestricted-now-more-languages",
         r"(?:ab\s+jetzt|von\s+nun\s+an|ab\s+sofort|désormais|à\s+partir\s+de\s+maintenant|a\s+partir\s+de\s+ahora|de\s+ahora\s+en\s+adelante|d'ora\s+in\s+poi|da\s+ora\s+in\s+poi|a\s+partir\s+de\s+agora|de\s+agora\s+em\s+diante|теперь|отныне|с\s+этого\s+момента|从现在开始|从现在起|從現在開始)[^.!?。！？]{0,30}?(?:hast\s+du\s+(?:keine|nicht\s+mehr)|du\s+hast\s+keine|tu\s+n'as\s+(?:plus|pas|aucune)|no\s+tienes|non\s+hai|você\s+não\s+tem|у\s+тебя\s+нет|ты\s+без|你没有|你不再有|你不受|你沒有)[^.!?。！？]{0,20}?(?:regeln|filter|zensur|règles?|filtres|censure|reglas|filtros|censura|regole|filtri|regras|правил|фильтров|цензуры|规则|規則|审查|審查|过滤|過濾)",
-    ),    // The model told it has been freed from its rules ("you are now free of all rules", "you
+    ),
+    // The model told it has been freed from its rules ("you are now free of all rules", "you
     // are no longer bound by any guidelines"), in English and twelve more languages. Second
     // person only: "the new law frees small businesses from several reporting rules" and
     // "users are no longer bound by the old storage limits" stay out, and the object must be
@@ -569,7 +570,6 @@ const RULE_SOURCES: &[(&str, &str)] = &[
             r"|artık\s+hiçbir\s+(?:kurala|kısıtlamaya|sınırlamaya)\s+bağlı\s+değilsin",
         ),
     ),
-
     // "You are now in developer mode" in German, French, Spanish, Italian, Portuguese,
     // Russian and Chinese. Phone manuals' "Entwicklermodus aktivieren" stays out: the mode
     // must be claimed for "you".
