@@ -1590,6 +1590,10 @@ impl Gateway {
         };
         let cfg = Config::load(p)?;
         let pipeline = Pipeline::new(&cfg, self.model.clone())?;
+        if !cfg.guards.is_empty() {
+            // Guards added by this reload would otherwise compile on the next request.
+            rampart_guard::warm_up(self.model.as_deref());
+        }
         let ups = Upstreams::new(&cfg)?;
         self.pipeline.store(Arc::new(pipeline));
         self.upstreams.store(Arc::new(ups));
