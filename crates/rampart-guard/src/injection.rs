@@ -1523,8 +1523,8 @@ mod tests {
 
     #[test]
     fn a_model_told_it_is_free_of_its_rules_is_read_in_thirteen_languages() {
-        // Written for this test; the shipped model flagged 6 of these 20 (the English ones
-        // but one, and one French).
+        // Written for this test; the shipped model flagged 5 of these 20 (the four English
+        // ones and one French).
         assert_read_by(
             "freed-from-rules",
             &[
