@@ -606,9 +606,9 @@ const RULE_SOURCES: &[(&str, &str)] = &[
 /// [`RULE_SOURCES`], compiled (a test checks that none is dropped). A rule is compiled as
 /// one expression per top-level alternative: the regex crate finds a literal prefilter for
 /// each alternative on its own ("покажи|выведи|…", "输出|显示|…") where the whole
-/// alternation of sixteen languages has none and is scanned byte by byte, three times slower
-/// over the training texts. The rule matches when any of them does, which is what the whole
-/// alternation would answer.
+/// alternation of sixteen languages has none and is scanned byte by byte (the rules took
+/// 45 ms over 2,050 dev texts whole, 27.5 ms split). The rule matches when any of them
+/// does, which is what the whole alternation would answer.
 static RULES: LazyLock<Vec<(&'static str, Vec<Regex>)>> = LazyLock::new(|| {
     RULE_SOURCES
         .iter()
@@ -624,50 +624,31 @@ static RULES: LazyLock<Vec<(&'static str, Vec<Regex>)>> = LazyLock::new(|| {
 });
 
 /// The top-level alternatives of a regular expression (`a|(b|c)|d` gives `a`, `(b|c)`,
-/// `d`), or the whole expression where splitting could change its meaning: a flag group at
-/// the top level (`(?i)`) applies to the alternatives after it.
+/// `d`), read from `regex-syntax`'s parse of it; the whole expression where it does not parse
+/// or where splitting could change its meaning: a flag group at the top level (`(?i)`)
+/// applies to the alternatives after it.
 fn top_level_alternatives(re: &str) -> Vec<&str> {
-    let (mut depth, mut class, mut escaped) = (0usize, 0usize, false);
-    // Where a `]` would be a literal: first in a class, or after its `^`.
-    let mut literal_bracket_at = None;
-    let (mut parts, mut start) = (Vec::new(), 0);
-    let b = re.as_bytes();
-    for (i, &c) in b.iter().enumerate() {
-        if escaped {
-            escaped = false;
-            continue;
-        }
-        match c {
-            b'\\' => escaped = true,
-            b'[' => {
-                class += 1;
-                let caret = usize::from(b.get(i + 1) == Some(&b'^'));
-                literal_bracket_at = Some(i + 1 + caret);
-            }
-            b']' if class > 0 && literal_bracket_at != Some(i) => class -= 1,
-            _ if class > 0 => {}
-            b'(' => {
-                if depth == 0 && b.get(i + 1) == Some(&b'?') {
-                    let flags = b.get(i + 2..).unwrap_or_default();
-                    let end = flags
-                        .iter()
-                        .position(|c| !(c.is_ascii_alphabetic() || *c == b'-'));
-                    if end.is_some_and(|e| flags.get(e) == Some(&b')')) {
-                        return vec![re];
-                    }
-                }
-                depth += 1;
-            }
-            b')' => depth = depth.saturating_sub(1),
-            b'|' if depth == 0 => {
-                parts.push(re.get(start..i).unwrap_or_default());
-                start = i + 1;
-            }
-            _ => {}
-        }
+    use regex_syntax::ast::{Ast, parse::Parser};
+    let Ok(ast) = Parser::new().parse(re) else {
+        return vec![re];
+    };
+    let Ast::Alternation(alt) = &ast else {
+        return vec![re];
+    };
+    let sets_flags = |a: &Ast| match a {
+        Ast::Flags(_) => true,
+        Ast::Concat(c) => c.asts.iter().any(|x| matches!(x, Ast::Flags(_))),
+        _ => false,
+    };
+    if alt.asts.iter().any(sets_flags) {
+        return vec![re];
     }
-    parts.push(re.get(start..).unwrap_or_default());
-    parts
+    let parts: Option<Vec<&str>> = alt
+        .asts
+        .iter()
+        .map(|a| re.get(a.span().start.offset..a.span().end.offset))
+        .collect();
+    parts.unwrap_or_else(|| vec![re])
 }
 
 /// Compiles this module's expressions now rather than on first use (see [`crate::warm_up`]).
