@@ -38,7 +38,9 @@ echo "== held out by source (rampart guard train --holdout-by-source)"
 # Each run also writes its full model; previous.bin is compared on the unseen sets below.
 NEG=crates/rampart-guard/data/negatives.jsonl
 # The shipped model, the one it replaced (negatives without the templated requests), and
-# the one before that (no negatives).
+# the one before that (no negatives). The names carry the retrained models' digests: since
+# the feature deduplication was made independent of the sort (2026-12-06) they no longer
+# match the models shipped then (ef0e05cf, 00f1a1a1).
 grep -v '"source": "rampart/requests:' $NEG > $OUT/negatives-without-requests.jsonl
 NAMES=(shipped without-requests previous)
 ARGS=("--train $NEG" "--train $OUT/negatives-without-requests.jsonl" "")
@@ -80,5 +82,5 @@ $V/bin/python bench/injection.py --rampart target/release/rampart \
   --pyrit-wheel "$(ls $V/wheels/pyrit-1.1.0-*.whl)" \
   --deepteam-wheel "$(ls $V/wheels/deepteam-1.0.10-*.whl)" \
   ${HANDBOOK:+--handbook-deb "$HANDBOOK"} "${REFERENCE[@]}" --negatives $NEG --data $DATA \
-  --model "without the requests in negatives.jsonl (ef0e05cf)=$OUT/without-requests.bin" \
-  --model "without negatives.jsonl (00f1a1a1)=$OUT/previous.bin" --out $OUT
+  --model "without the requests in negatives.jsonl (3329404f)=$OUT/without-requests.bin" \
+  --model "without negatives.jsonl (793fbd14)=$OUT/previous.bin" --out $OUT

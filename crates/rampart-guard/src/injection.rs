@@ -24,7 +24,7 @@ pub mod shipped {
     /// The signer's public key (PEM).
     pub const PUBLIC_KEY: &str = include_str!("../models/injection/signer.pub.pem");
     /// SHA-256 of [`MODEL`], as `rampart guard train` reports it.
-    pub const SHA256: &str = "336573244b846484075a1fb16e685ab659039fe4a0df235dc8a3a03204492671";
+    pub const SHA256: &str = "86315aecccacc507856bdbab9969a1fb079606bdb9c0d9a20f8e76b6ecfb4afc";
 }
 
 /// log2 of the number of hashed feature buckets.
@@ -813,11 +813,14 @@ impl WordHashes {
     /// The features of words `range`, exactly as [`features`] gives them for that slice.
     fn features(&self, range: std::ops::Range<usize>) -> Vec<(u32, f32)> {
         let end = range.end;
-        let mut out: Vec<(u32, f32)> = Vec::with_capacity(range.len() * 16);
+        // Each feature is its bucket and sign packed as `bucket << 1 | negative`, so that the
+        // deduplication below keeps the set of distinct (bucket, sign) pairs whatever order
+        // the sort leaves equal keys in: keyed on the bucket alone, which sign survived a
+        // collision of opposite signs depended on the standard library's sort algorithm.
+        let mut keys: Vec<u32> = Vec::with_capacity(range.len() * 16);
         let mut add = |h: u64| {
             let bucket = (h & (DIM as u64 - 1)) as u32;
-            let sign = if h >> 63 == 0 { 1.0 } else { -1.0 };
-            out.push((bucket, sign));
+            keys.push(bucket << 1 | (h >> 63) as u32);
         };
         for i in range {
             let Some((unigram, bigram, grams)) = self.words.get(i) else {
@@ -833,9 +836,11 @@ impl WordHashes {
                 add(*h);
             }
         }
-        out.sort_unstable_by_key(|x| x.0);
-        out.dedup_by_key(|x| x.0);
-        out
+        keys.sort_unstable();
+        keys.dedup();
+        keys.into_iter()
+            .map(|k| (k >> 1, if k & 1 == 0 { 1.0 } else { -1.0 }))
+            .collect()
     }
 }
 
@@ -852,7 +857,8 @@ fn windows(len: usize) -> impl Iterator<Item = std::ops::Range<usize>> {
 }
 
 /// Hashed features of normalised words: word unigrams and bigrams, character 3- to 5-grams
-/// of each word with boundary marks. Returns `(bucket, sign)` pairs, deduplicated.
+/// of each word with boundary marks. Returns the distinct `(bucket, sign)` pairs, sorted; a
+/// bucket reached by features of both signs appears once with each, and the two cancel.
 pub fn features(words: &[&str]) -> Vec<(u32, f32)> {
     WordHashes::new(words).features(0..words.len())
 }
@@ -1264,10 +1270,49 @@ mod tests {
             prop_assert_eq!(normalize(&t), normalize_with(&t, false));
         }
 
+        // Features are the sorted set of distinct (bucket, sign) pairs: sorted by bucket,
+        // the positive sign first, no pair twice.
+        #[test]
+        fn features_are_a_sorted_set(t in wordy_text()) {
+            let n = normalize(&t);
+            let f = features(&words(&n));
+            let key = |x: &(u32, f32)| (x.0, x.1 < 0.0);
+            prop_assert!(f.windows(2).all(|p| key(&p[0]) < key(&p[1])));
+            prop_assert!(f.iter().all(|x| (x.0 as usize) < DIM && x.1.abs() == 1.0));
+        }
+
         // Counting rot13'd common words in the text equals counting them in its rot13.
         #[test]
         fn rot13_word_count_needs_no_copy(t in wordy_text()) {
             prop_assert_eq!(common_words(&t, &COMMON_ROT13), common_words(&rot13(&t), COMMON));
+        }
+    }
+
+    // A bucket that features of both signs reach keeps both, whatever order they came in: a
+    // dedup keyed on the bucket alone kept one of them, chosen by the sort's algorithm.
+    #[test]
+    fn opposite_signs_in_one_bucket_are_both_kept() {
+        let text: Vec<String> = (0..3000).map(|i| format!("w{i}")).collect();
+        let w: Vec<&str> = text.iter().map(String::as_str).collect();
+        let f = features(&w);
+        let both = f
+            .windows(2)
+            .filter(|p| p[0].0 == p[1].0 && p[0].1 != p[1].1)
+            .count();
+        assert!(
+            both > 0,
+            "no bucket reached by both signs in {} features",
+            f.len()
+        );
+        // The same text in reverse order of words has other bigrams, but its unigrams' pairs
+        // all appear, each once.
+        let mut rev = w.clone();
+        rev.reverse();
+        let r = features(&rev);
+        for u in w.iter().take(50) {
+            for pair in features(&[u]) {
+                assert!(r.contains(&pair) && f.contains(&pair));
+            }
         }
     }
 
