@@ -528,14 +528,15 @@ const RULE_SOURCES: &[(&str, &str)] = &[
             r"|(?:^|[.:!?。！？]\s*)(?:新的?指令|新的?指示|新しい指示|새로운\s*지시)\s*[:：]",
         ),
     ),
-    // The verb must open a sentence or follow a word that introduces an order, so that "do
-    // not forget all the instructions" and "не забудьте все …" stay out.
     // "Forget all (the) instructions" with no word for "previous" in German, French,
     // Spanish, Italian, Portuguese, Russian and Bosnian/Croatian/Serbian (`ignore-previous`
     // reads the English), all tasks or assignments forgotten for a new one, and "forget
     // everything" followed at once by an order or by what "we discussed". Tasks count only
     // when a new one follows, so "forget about all the tasks and enjoy the weekend" and
-    // "forget everything you know about X" stay out.
+    // "forget everything you know about X" stay out. The verb must open a sentence or
+    // follow a word that introduces an order, so that "do not forget all the instructions"
+    // and "не забудьте все …" stay out too. One shared group and one expression: as
+    // thirteen alternatives each with the group, the rule cost 25 µs per 1 KB prompt.
     (
         "forget-all-instructions",
         concat!(
