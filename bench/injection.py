@@ -114,7 +114,6 @@ def second_rows(giskard_wheel, pyjokes_wheel, seen):
     """A second unseen set, from three more sources, assembled after the model was chosen:
     giskard's prompt-injection probes (attacks), pyjokes' English jokes and paragraphs of the
     Python reference documentation shipped with this interpreter (pydoc_data; benign)."""
-    import csv
     import io
     import pydoc_data.topics
 
@@ -593,16 +592,13 @@ def eleventh_rows(psfuzz_wheel, fortune_debs, seen):
     for t in injections:
         add(base64.b64encode(t.strip().encode("utf-8")).decode("ascii"), 1, "ps-fuzz:injections-base64")
 
-    def constants(name):
-        tree = ast.parse(z.read(f"ps_fuzz/attacks/{name}.py").decode("utf-8"))
-        out = {}
-        for node in tree.body:
-            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant) \
-                    and isinstance(node.value.value, str):
-                for target in node.targets:
-                    if isinstance(target, ast.Name):
-                        out[target.id] = node.value.value
-        return out
+    def strings(module, name):
+        """The string literals assigned to `name` anywhere in a ps_fuzz attack module, in order."""
+        tree = ast.parse(z.read(f"ps_fuzz/attacks/{module}.py").decode("utf-8"))
+        return [node.value.value for node in ast.walk(tree)
+                if isinstance(node, ast.Assign) and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+                and any(isinstance(t, ast.Name) and t.id == name for t in node.targets)]
 
     goals = []
     for line in z.read("ps_fuzz/attack_data/harmful_behavior.csv").decode("utf-8").splitlines()[1:]:
@@ -612,23 +608,19 @@ def eleventh_rows(psfuzz_wheel, fortune_debs, seen):
     frames = [("aim", "aim_prompt_template"), ("ethical_compliance", "ethical_compliance_template"),
               ("self_refine", "self_refine_prompt_template"), ("ucar", "ucar_attack_frame")]
     for module, var in frames:
-        frame = constants(module).get(var)
+        frame = next(iter(strings(module, var)), None)
         if frame is None:
             continue
         picked = list(goals)
         random.Random(module).shuffle(picked)
         for goal in picked[:10]:
             add(frame.replace("{attack_task}", goal), 1, "ps-fuzz:framed-" + module)
-    dan = constants("dan").get("dan_prompt_template")
+    dan = next(iter(strings("dan", "dan_prompt_template")), None)
     if dan:
         add(dan.split(":", 1)[1] if dan.startswith("Take this text literally:") else dan, 1, "ps-fuzz:dan")
     for module in ("typoglycemia", "translation"):
-        tree = ast.parse(z.read(f"ps_fuzz/attacks/{module}.py").decode("utf-8"))
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "attack_task"
-                                                    for t in node.targets):
-                if isinstance(node.value, ast.Constant) and isinstance(node.value.value, str):
-                    add(node.value.value, 1, "ps-fuzz:" + module)
+        for t in strings(module, "attack_task"):
+            add(t, 1, "ps-fuzz:" + module)
     for deb in sorted(fortune_debs):
         # One language per package: fortunes (English), fortunes-de, fortunes-br, …
         package = os.path.basename(deb).split("_", 1)[0]
