@@ -26,6 +26,10 @@ PROMPT = ("Summarise the following customer message for the support queue and su
 PROMPT = PROMPT[:1024]
 BODY = json.dumps({"model": "m", "messages": [{"role": "user", "content": PROMPT}], "max_tokens": 64})
 procs = []
+# With --pin: the load generators and the mock run on CPU 0, the proxy under test alone on
+# CPU 1, so that a proxy's figures are its own work rather than its turns with the load
+# generator on two shared cores. Empty without --pin.
+CLIENT, PROXY = [], []
 
 
 def start(cmd, env=None, log=None, cwd=None):
@@ -59,13 +63,13 @@ def wrk(url, key, secs):
                 '  io.write(string.format("JSON {\\"rps\\": %f, \\"p50_ms\\": %f, \\"p99_ms\\": %f, \\"errors\\": %d, \\"non2xx\\": %d}\\n",'
                 ' summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,'
                 ' summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n')
-    out = subprocess.run(["wrk", "-t2", "-c64", f"-d{secs}s", "-s", lua, url], capture_output=True, text=True).stdout
+    out = subprocess.run(CLIENT + ["wrk", "-t2", "-c64", f"-d{secs}s", "-s", lua, url], capture_output=True, text=True).stdout
     line = [l for l in out.splitlines() if l.startswith("JSON ")]
     return json.loads(line[0][5:]) if line else {"error": out[-300:]}
 
 
 def loadgen(url, key, rate, secs):
-    cmd = [LOADGEN, "--url", url, "--body", BODY, "--rate", str(rate), "--secs", str(secs)]
+    cmd = CLIENT + [LOADGEN, "--url", url, "--body", BODY, "--rate", str(rate), "--secs", str(secs)]
     if key:
         cmd += ["--key", key]
     out = subprocess.run(cmd, capture_output=True, text=True)
@@ -190,16 +194,23 @@ def main():
     ap.add_argument("--mock-latency-ms", type=int, default=2)
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the fixed-rate runs")
+    ap.add_argument("--pin", action="store_true",
+                    help="load generators and mock on CPU 0, each proxy under test alone on CPU 1 (taskset)")
     a = ap.parse_args()
+    global CLIENT, PROXY
+    if a.pin:
+        if shutil.which("taskset") is None or (os.cpu_count() or 1) < 2:
+            raise SystemExit("--pin needs taskset and two CPUs")
+        CLIENT, PROXY = ["taskset", "-c", "0"], ["taskset", "-c", "1"]
     os.makedirs(OUT, exist_ok=True)
     mock = "http://127.0.0.1:19000"
-    start([RAMPART, "mock-upstream", "--listen", "127.0.0.1:19000", "--latency-ms", str(a.mock_latency_ms)])
+    start(CLIENT + [RAMPART, "mock-upstream", "--listen", "127.0.0.1:19000", "--latency-ms", str(a.mock_latency_ms)])
     wait_port(mock + "/mock/stats")
 
     nginx_dir = os.path.join(OUT, "nginx")
     os.makedirs(os.path.join(nginx_dir, "logs"), exist_ok=True)
     with open(os.path.join(nginx_dir, "nginx.conf"), "w") as f:
-        f.write(f"""worker_processes auto;
+        f.write(f"""worker_processes {"1" if a.pin else "auto"};
 error_log {nginx_dir}/logs/error.log warn;
 pid {nginx_dir}/nginx.pid;
 events {{ worker_connections 4096; }}
@@ -212,17 +223,17 @@ http {{
   }}
 }}
 """)
-    start(["nginx", "-p", nginx_dir, "-c", os.path.join(nginx_dir, "nginx.conf"), "-g", "daemon off;"])
+    start(PROXY + ["nginx", "-p", nginx_dir, "-c", os.path.join(nginx_dir, "nginx.conf"), "-g", "daemon off;"])
     wait_port("http://127.0.0.1:19100/mock/stats")
 
     cfg1, key1 = rampart_config("rampart", 19300, 19301, mock, False)
-    gw1 = start([RAMPART, "serve", "-c", cfg1], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
+    gw1 = start(PROXY + [RAMPART, "serve", "-c", cfg1], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
     wait_port("http://127.0.0.1:19301/healthz")
     cfg2, key2 = rampart_config("rampart-guards", 19400, 19401, mock, True)
-    start([RAMPART, "serve", "-c", cfg2], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
+    start(PROXY + [RAMPART, "serve", "-c", cfg2], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
     wait_port("http://127.0.0.1:19401/healthz")
     cfg3, key3 = rampart_config("rampart-normal", 19500, 19501, mock, False, sync="normal")
-    start([RAMPART, "serve", "-c", cfg3], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
+    start(PROXY + [RAMPART, "serve", "-c", cfg3], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
     wait_port("http://127.0.0.1:19501/healthz")
 
     targets = [
@@ -249,7 +260,7 @@ general_settings:
 litellm_settings:
   json_logs: true
 """)
-        start([py, "--config", os.path.join(ldir, "config.yaml"), "--port", "19200", "--host", "127.0.0.1", "--num_workers", "1"],
+        start(PROXY + [py, "--config", os.path.join(ldir, "config.yaml"), "--port", "19200", "--host", "127.0.0.1", "--num_workers", "1"],
               env={"LITELLM_LOG": "ERROR", "DISABLE_ADMIN_UI": "True"}, log=os.path.join(ldir, "log.txt"), cwd=ldir)
         wait_port("http://127.0.0.1:19200/v1/chat/completions", headers={"Authorization": "Bearer sk-bench-master-key",
                   "Content-Type": "application/json"}, method="POST", data=BODY.encode(), timeout=240)
@@ -288,7 +299,7 @@ litellm_settings:
 
     # Memory over a soak at 1000 requests/s (auth + rate limit + audit).
     samples = []
-    soak = subprocess.Popen([LOADGEN, "--url", targets[2][1], "--body", BODY, "--key", key1, "--rate", "1000",
+    soak = subprocess.Popen(CLIENT + [LOADGEN, "--url", targets[2][1], "--body", BODY, "--key", key1, "--rate", "1000",
                              "--secs", str(a.soak)], stdout=subprocess.PIPE, text=True)
     t0 = time.time()
     while soak.poll() is None:
@@ -301,8 +312,10 @@ litellm_settings:
 
     d = res["mock, direct"]
     lines = ["# Gateway benchmark", "",
-             f"`bench/gateway.sh --secs {a.secs} --rounds {a.rounds} --soak {a.soak}`, one run, {time.strftime('%Y-%m-%d')}, this machine "
-             f"(2 cores shared by the load generator, the mock and the proxy under test). Mock upstream latency {a.mock_latency_ms} ms, "
+             f"`bench/gateway.sh --secs {a.secs} --rounds {a.rounds} --soak {a.soak}{' --pin' if a.pin else ''}`, one run, {time.strftime('%Y-%m-%d')}, this machine "
+             + ("(2 cores: the load generators and the mock pinned to CPU 0, the proxy under test alone on CPU 1). " if a.pin else
+                "(2 cores shared by the load generator, the mock and the proxy under test). ")
+             + f"Mock upstream latency {a.mock_latency_ms} ms, "
              "1 KB prompt, non-streamed chat completions. Throughput: wrk, 2 threads, 64 connections, closed loop. Latency: open loop at "
              f"a fixed rate, measured from when each request was due; targets interleaved, median of {a.rounds} rounds of {a.secs} s. "
              "Added = target minus the direct call in the same run. *Inside* = the gateway's own "
