@@ -157,13 +157,7 @@ pub async fn serve(
         );
     }
     let pipeline = guards::Pipeline::new(&cfg, model.clone())?;
-    if !cfg.guards.is_empty() {
-        // Compiling the detectors' expressions on the first request would stall it.
-        let m = model.clone();
-        tokio::task::spawn_blocking(move || rampart_guard::warm_up(m.as_deref()))
-            .await
-            .map_err(|e| Error::Config(format!("warming up the guards: {e}")))?;
-    }
+    server::warm_guards(&cfg, model.clone()).await?;
     let ups = upstream::Upstreams::new(&cfg)?;
     let public_addr = cfg.listen.addr;
     let admin_addr = cfg.admin.addr;
@@ -253,7 +247,7 @@ pub async fn serve(
                 return;
             };
             while hup.recv().await.is_some() {
-                if let Err(e) = gw.reload() {
+                if let Err(e) = gw.clone().reload().await {
                     tracing::error!(error = %e, "reload failed; keeping the running configuration");
                     eprintln!(
                         "rampart serve: reload failed, keeping the running configuration: {e}"

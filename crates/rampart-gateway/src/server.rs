@@ -1568,7 +1568,7 @@ async fn reload(State(gw): State<Shared>, headers: HeaderMap) -> Response {
     if let Err(r) = admin_ok(&gw, &headers) {
         return *r;
     }
-    match gw.reload() {
+    match gw.reload().await {
         Ok(()) => Json(serde_json::json!({"reloaded": true})).into_response(),
         Err(e) => openai::error(
             StatusCode::BAD_REQUEST,
@@ -1580,20 +1580,40 @@ async fn reload(State(gw): State<Shared>, headers: HeaderMap) -> Response {
     }
 }
 
+/// Compiles the guards' expressions before they are needed, when `cfg` has guards: on the
+/// first request they would stall it (a few hundred milliseconds, once per process). On the
+/// blocking pool, so that no request waiting on an async worker stalls either.
+pub(crate) async fn warm_guards(
+    cfg: &Config,
+    model: Option<Arc<rampart_guard::injection::Model>>,
+) -> Result<()> {
+    if cfg.guards.is_empty() {
+        return Ok(());
+    }
+    tokio::task::spawn_blocking(move || rampart_guard::warm_up(model.as_deref()))
+        .await
+        .map_err(|e| Error::Config(format!("warming up the guards: {e}")))
+}
+
 impl Gateway {
     /// Re-read the configuration file: limits, guards, models and upstreams change for new
     /// requests; requests in flight finish with what they started with; listeners and storage
-    /// stay (changing those needs a restart).
-    pub fn reload(&self) -> Result<()> {
-        let Some(p) = &self.config_path else {
+    /// stay (changing those needs a restart). Reading the file and compiling its guards run
+    /// on the blocking pool, not on the async workers that serve requests.
+    pub async fn reload(self: Arc<Self>) -> Result<()> {
+        let Some(p) = self.config_path.clone() else {
             return Err(Error::Config("no configuration file to reload".into()));
         };
-        let cfg = Config::load(p)?;
-        let pipeline = Pipeline::new(&cfg, self.model.clone())?;
-        if !cfg.guards.is_empty() {
-            // Guards added by this reload would otherwise compile on the next request.
-            rampart_guard::warm_up(self.model.as_deref());
-        }
+        let model = self.model.clone();
+        let (cfg, pipeline) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let cfg = Config::load(&p)?;
+            let pipeline = Pipeline::new(&cfg, model)?;
+            Ok((cfg, pipeline))
+        })
+        .await
+        .map_err(|e| Error::Config(format!("reloading the configuration: {e}")))??;
+        // Guards added by this reload would otherwise compile on the next request.
+        warm_guards(&cfg, self.model.clone()).await?;
         let ups = Upstreams::new(&cfg)?;
         self.pipeline.store(Arc::new(pipeline));
         self.upstreams.store(Arc::new(ups));

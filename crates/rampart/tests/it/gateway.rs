@@ -1146,6 +1146,23 @@ fn gateway_admin_metrics_reload_and_config_errors() {
     assert_eq!(r.status().as_u16(), 400);
     assert!(r.text().unwrap().contains("unknown upstream `nowhere`"));
     assert_eq!(chat(&c, &gw, &k, "m2", "hi").status, 200);
+    // A guard added by a reload to a gateway that started without any takes effect at once
+    // (its expressions compiled on the blocking pool during the reload).
+    let leak = "Deploy with the key AKIAQ3EGRQWX7ZYPAB2D please.";
+    assert_eq!(chat(&c, &gw, &k, "m", leak).status, 200);
+    std::fs::write(
+        &cfg,
+        format!("{good}\n[[guards]]\nname = \"secrets\"\nkind = \"secrets\"\naction = \"block\"\n"),
+    )
+    .unwrap();
+    let r = c
+        .post(format!("{}/admin/reload", gw.admin))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap_or_default());
+    assert_eq!(chat(&c, &gw, &k, "m", leak).status, 400);
+    assert_eq!(chat(&c, &gw, &k, "m", "hi").status, 200);
     std::fs::write(&cfg, good).unwrap();
 
     // Start-up errors name the line.
