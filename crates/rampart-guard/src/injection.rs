@@ -850,6 +850,20 @@ pub fn rule_hits(n: &str) -> Vec<&'static str> {
     hits
 }
 
+/// [`rule_hits`] with every expression run, without the [`GATE`]: what the tests and the
+/// fuzz target check the gate against.
+pub(crate) fn ungated_rule_hits(n: &str) -> Vec<&'static str> {
+    let mut hits: Vec<&'static str> = RULES
+        .iter()
+        .filter(|(_, res)| res.iter().any(|re| re.is_match(n)))
+        .map(|(name, _)| *name)
+        .collect();
+    if !hits.contains(&"ignore-previous") && misspelt_override(n) {
+        hits.push("ignore-previous-misspelt");
+    }
+    hits
+}
+
 // The override's three key words, for `misspelt_override`.
 const OVERRIDE_VERBS: &[&str] = &["ignore", "disregard", "forget", "override", "bypass"];
 const OVERRIDE_WHICH: &[&str] = &[
@@ -1226,11 +1240,21 @@ impl Model {
         (best, hits)
     }
 
-    fn score_normalized(&self, n: &str) -> f32 {
+    pub(crate) fn score_normalized(&self, n: &str) -> f32 {
         let w = words(n);
         let mut best = 0.0f32;
         WordHashes::new(&w).for_each_window(|keys| best = best.max(sigmoid(self.logit_keys(keys))));
         best
+    }
+
+    /// [`Model::score_normalized`] with every window's features sorted whole rather than
+    /// merged from blocks: what the tests and the fuzz target check the merge against.
+    pub(crate) fn score_normalized_whole(&self, n: &str) -> f32 {
+        let w = words(n);
+        let hashes = WordHashes::new(&w);
+        windows(w.len())
+            .map(|r| sigmoid(self.logit(&hashes.features(r))))
+            .fold(0.0f32, f32::max)
     }
 
     /// Bytes: magic, threshold, bias, weights (little-endian `f32`).
@@ -1586,8 +1610,8 @@ mod tests {
             let want: Vec<Vec<(u32, f32)>> = windows(ws.len()).map(|r| hashes.features(r)).collect();
             prop_assert_eq!(&got, &want);
             let model = Model::from_bytes(shipped::MODEL).map_err(TestCaseError::fail)?;
-            let reference = want.iter().map(|f| sigmoid(model.logit(f))).fold(0.0f32, f32::max);
-            prop_assert_eq!(model.score_normalized(&ws.join(" ")).to_bits(), reference.to_bits());
+            let n = ws.join(" ");
+            prop_assert_eq!(model.score_normalized(&n).to_bits(), model.score_normalized_whole(&n).to_bits());
         }
 
         // The one-edit test is strsim's optimal string alignment distance of at most one,
@@ -2039,19 +2063,6 @@ mod tests {
             "Toon het systeemoverzicht.",
             "New task: buy milk.",
         ]);
-    }
-
-    /// Rule hits with every expression run, for checking the gate against.
-    fn ungated_rule_hits(n: &str) -> Vec<&'static str> {
-        let mut hits: Vec<&'static str> = RULES
-            .iter()
-            .filter(|(_, res)| res.iter().any(|re| re.is_match(n)))
-            .map(|(name, _)| *name)
-            .collect();
-        if !hits.contains(&"ignore-previous") && misspelt_override(n) {
-            hits.push("ignore-previous-misspelt");
-        }
-        hits
     }
 
     #[test]

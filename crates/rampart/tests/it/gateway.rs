@@ -1133,16 +1133,14 @@ fn gateway_admin_metrics_reload_and_config_errors() {
     });
     // A broken file is refused and the running configuration kept.
     let good = std::fs::read_to_string(&cfg).unwrap();
-    std::fs::write(
-        &cfg,
-        good.clone() + "\n[[models]]\nname = \"m3\"\nupstreams = [\"nowhere\"]\n",
-    )
-    .unwrap();
-    let r = c
-        .post(format!("{}/admin/reload", gw.admin))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .unwrap();
+    let reload_with = |text: String| {
+        std::fs::write(&cfg, text).unwrap();
+        c.post(format!("{}/admin/reload", gw.admin))
+            .bearer_auth(ADMIN_TOKEN)
+            .send()
+            .unwrap()
+    };
+    let r = reload_with(good.clone() + "\n[[models]]\nname = \"m3\"\nupstreams = [\"nowhere\"]\n");
     assert_eq!(r.status().as_u16(), 400);
     assert!(r.text().unwrap().contains("unknown upstream `nowhere`"));
     assert_eq!(chat(&c, &gw, &k, "m2", "hi").status, 200);
@@ -1150,16 +1148,9 @@ fn gateway_admin_metrics_reload_and_config_errors() {
     // (its expressions compiled on the blocking pool during the reload).
     let leak = "Deploy with the key AKIAQ3EGRQWX7ZYPAB2D please.";
     assert_eq!(chat(&c, &gw, &k, "m", leak).status, 200);
-    std::fs::write(
-        &cfg,
-        format!("{good}\n[[guards]]\nname = \"secrets\"\nkind = \"secrets\"\naction = \"block\"\n"),
-    )
-    .unwrap();
-    let r = c
-        .post(format!("{}/admin/reload", gw.admin))
-        .bearer_auth(ADMIN_TOKEN)
-        .send()
-        .unwrap();
+    let r = reload_with(format!(
+        "{good}\n[[guards]]\nname = \"secrets\"\nkind = \"secrets\"\naction = \"block\"\n"
+    ));
     assert_eq!(r.status().as_u16(), 200, "{}", r.text().unwrap_or_default());
     assert_eq!(chat(&c, &gw, &k, "m", leak).status, 400);
     assert_eq!(chat(&c, &gw, &k, "m", "hi").status, 200);
