@@ -696,61 +696,37 @@ static RULES: LazyLock<Vec<(&'static str, Vec<Regex>)>> = LazyLock::new(|| {
 /// which expressions are worth running (or their suffixes, where those are longer). The
 /// rest, whose matches can start and end anywhere, always run. Running 114 expressions one
 /// by one cost about 100 ns each in setup alone on a 1 KB prompt, where most have nothing
-/// to find; the result is the same, since a skipped expression has no match.
+/// to find; the result is the same, since a skipped expression has no match. Expressions
+/// are numbered in [`RULES`] order, rule by rule.
 struct Gate {
-    /// Literal prefixes of the gated expressions.
+    /// Literal prefixes or suffixes of the gated expressions.
     literals: Option<aho_corasick::AhoCorasick>,
-    /// For each literal, the expressions (rule, part) that it opens.
-    opens: Vec<Vec<(usize, usize)>>,
+    /// For each literal, the expressions that it opens.
+    opens: Vec<Vec<usize>>,
     /// Expressions that always run.
-    always: Vec<(usize, usize)>,
+    always: Vec<usize>,
 }
 
 static GATE: LazyLock<Gate> = LazyLock::new(|| {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let mut literals: Vec<Vec<u8>> = Vec::new();
-    let mut opens: Vec<Vec<(usize, usize)>> = Vec::new();
+    let mut index: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
+    let mut opens: Vec<Vec<usize>> = Vec::new();
     let mut always = Vec::new();
-    let parts = RULE_SOURCES.iter().filter_map(|(name, r)| {
-        let folded: String = r.chars().map(homoglyph).collect();
-        let at = RULES.iter().position(|(n, _)| n == name)?;
-        Some((at, folded))
-    });
-    for (rule, folded) in parts {
-        for (part, source) in top_level_alternatives(&folded).into_iter().enumerate() {
-            // Prefixes or suffixes, whichever has the longer shortest literal: the shorter a
-            // literal, the more texts it opens the expression on.
-            let hir = regex_syntax::parse(source).ok();
-            let usable = [ExtractKind::Prefix, ExtractKind::Suffix]
-                .into_iter()
-                .filter_map(|kind| {
-                    let seq = Extractor::new().kind(kind).extract(hir.as_ref()?);
-                    let lits: Vec<Vec<u8>> = seq
-                        .literals()?
-                        .iter()
-                        .map(|l| l.as_bytes().to_vec())
-                        .collect();
-                    let shortest = lits.iter().map(Vec::len).min()?;
-                    (shortest > 0).then_some((shortest, lits))
-                })
-                .max_by_key(|(shortest, _)| *shortest)
-                .map(|(_, lits)| lits);
-            let Some(lits) = usable else {
-                always.push((rule, part));
-                continue;
-            };
-            for l in lits {
-                match literals.iter().position(|x| *x == l) {
-                    Some(i) => opens
-                        .get_mut(i)
-                        .into_iter()
-                        .for_each(|o| o.push((rule, part))),
-                    None => {
-                        literals.push(l);
-                        opens.push(vec![(rule, part)]);
-                    }
-                }
-            }
+    let sources = RULES
+        .iter()
+        .flat_map(|(_, res)| res.iter().map(Regex::as_str));
+    for (id, source) in sources.enumerate() {
+        let Some(lits) = gate_literals(source) else {
+            always.push(id);
+            continue;
+        };
+        for l in lits {
+            let at = *index.entry(l.clone()).or_insert_with(|| {
+                literals.push(l);
+                opens.push(Vec::new());
+                opens.len() - 1
+            });
+            opens.get_mut(at).into_iter().for_each(|o| o.push(id));
         }
     }
     let searcher = aho_corasick::AhoCorasick::builder()
@@ -766,14 +742,32 @@ static GATE: LazyLock<Gate> = LazyLock::new(|| {
         Err(_) => Gate {
             literals: None,
             opens: Vec::new(),
-            always: RULES
-                .iter()
-                .enumerate()
-                .flat_map(|(r, (_, res))| (0..res.len()).map(move |p| (r, p)))
-                .collect(),
+            always: (0..RULES.iter().map(|(_, res)| res.len()).sum()).collect(),
         },
     }
 });
+
+/// The literals every match of `source` starts with, or ends with, whichever set has the
+/// longer shortest literal (the shorter a literal, the more texts it opens the expression
+/// on); `None` where neither is a finite set of non-empty literals.
+fn gate_literals(source: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::parse(source).ok()?;
+    [ExtractKind::Prefix, ExtractKind::Suffix]
+        .into_iter()
+        .filter_map(|kind| {
+            let seq = Extractor::new().kind(kind).extract(&hir);
+            let lits: Vec<Vec<u8>> = seq
+                .literals()?
+                .iter()
+                .map(|l| l.as_bytes().to_vec())
+                .collect();
+            let shortest = lits.iter().map(Vec::len).min()?;
+            (shortest > 0).then_some((shortest, lits))
+        })
+        .max_by_key(|(shortest, _)| *shortest)
+        .map(|(_, lits)| lits)
+}
 
 /// The top-level alternatives of a regular expression (`a|(b|c)|d` gives `a`, `(b|c)`,
 /// `d`), read from `regex-syntax`'s parse of it; the whole expression where it does not parse
@@ -815,49 +809,41 @@ pub(crate) fn warm() {
 /// Names of the rules that match normalised text `n`.
 pub fn rule_hits(n: &str) -> Vec<&'static str> {
     let gate = &*GATE;
-    // Which expressions of each rule may match; a rule whose every part is skipped is not
-    // run at all.
-    let mut run: Vec<Vec<bool>> = RULES
-        .iter()
-        .map(|(_, res)| vec![false; res.len()])
-        .collect();
-    let mut mark = |(r, p): (usize, usize)| {
-        if let Some(x) = run.get_mut(r).and_then(|parts| parts.get_mut(p)) {
+    let mut run = vec![false; RULES.iter().map(|(_, res)| res.len()).sum()];
+    let literals = gate.literals.as_ref();
+    let opened = literals
+        .into_iter()
+        .flat_map(|a| a.find_overlapping_iter(n))
+        .flat_map(|m| gate.opens.get(m.pattern().as_usize()).into_iter().flatten());
+    for &id in gate.always.iter().chain(opened) {
+        if let Some(x) = run.get_mut(id) {
             *x = true;
         }
-    };
-    gate.always.iter().copied().for_each(&mut mark);
-    if let Some(a) = &gate.literals {
-        for m in a.find_overlapping_iter(n) {
-            for &x in gate.opens.get(m.pattern().as_usize()).into_iter().flatten() {
-                mark(x);
-            }
-        }
     }
-    let mut hits: Vec<&'static str> = RULES
-        .iter()
-        .zip(&run)
-        .filter(|((_, res), run)| {
-            res.iter()
-                .zip(run.iter())
-                .any(|(re, go)| *go && re.is_match(n))
-        })
-        .map(|((name, _), _)| *name)
-        .collect();
-    if !hits.contains(&"ignore-previous") && misspelt_override(n) {
-        hits.push("ignore-previous-misspelt");
-    }
-    hits
+    hits_where(n, |id| run.get(id).copied().unwrap_or(true))
 }
 
 /// [`rule_hits`] with every expression run, without the [`GATE`]: what the tests and the
 /// fuzz target check the gate against.
 pub(crate) fn ungated_rule_hits(n: &str) -> Vec<&'static str> {
-    let mut hits: Vec<&'static str> = RULES
-        .iter()
-        .filter(|(_, res)| res.iter().any(|re| re.is_match(n)))
-        .map(|(name, _)| *name)
-        .collect();
+    hits_where(n, |_| true)
+}
+
+/// The rules with an expression that `run` lets run (by its number, see [`Gate`]) and that
+/// matches `n`, then the misspelt override.
+fn hits_where(n: &str, run: impl Fn(usize) -> bool) -> Vec<&'static str> {
+    let mut first = 0;
+    let mut hits: Vec<&'static str> = Vec::new();
+    for (name, res) in RULES.iter() {
+        if res
+            .iter()
+            .enumerate()
+            .any(|(p, re)| run(first + p) && re.is_match(n))
+        {
+            hits.push(name);
+        }
+        first += res.len();
+    }
     if !hits.contains(&"ignore-previous") && misspelt_override(n) {
         hits.push("ignore-previous-misspelt");
     }
