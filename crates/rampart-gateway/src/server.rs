@@ -11,7 +11,10 @@ use crate::config::{Config, FailMode};
 use crate::counters::{Counters, Exceeded, Limits as CLimits, Windows};
 use crate::error::{Error, Result};
 use crate::extraction::Tracker;
-use crate::guards::{Ctx, Held, Pipeline, Verdicts, estimate_tokens, output_texts_mut, texts_mut};
+use crate::guards::{
+    Ctx, Deferred, DeferredVerdicts, Held, Pipeline, Verdicts, estimate_tokens, output_texts_mut,
+    texts_mut,
+};
 use crate::keys::{KeyRecord, KeyStore};
 use crate::metrics::{
     GuardLabels, KeyLabel, Metrics, ReqLabels, RouteLabel, TokenLabels, UpstreamErrLabels,
@@ -192,14 +195,25 @@ impl Gateway {
 
     /// Count one prompt in the route's drift monitor; a completed window's report goes to the
     /// metrics, the log and (returned) the audit record of the request that completed it.
+    /// Add a prompt to its route's drift monitor, with what the input guards made of it
+    /// (all of them: call after deferred stages are applied).
     fn observe_drift(
         &self,
         cfg: &Config,
         route: &'static str,
-        text: &str,
-        score: f32,
-        flagged: bool,
+        text: Option<&str>,
+        cx: &Ctx,
+        verdicts: &Verdicts,
     ) -> Option<Value> {
+        let text = text.filter(|_| cfg.drift.enabled)?;
+        let score = f32::from_bits(
+            cx.injection_score
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let flagged = verdicts
+            .0
+            .iter()
+            .any(|g| g.stage == "input" && g.verdict != "pass" && g.verdict != "skipped");
         let report = {
             let mut all = self.drift.lock().unwrap_or_else(|p| p.into_inner());
             let mon = all
@@ -599,24 +613,32 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
     let mut cx = Ctx::default();
     let mut verdicts = Verdicts(std::mem::take(&mut f.rec.guards));
     let tags = key.spec.tags.clone();
-    let blocked = pipeline
-        .input(route, &tags, &mut v, &mut cx, &mut verdicts)
-        .err();
+    // Stages that only flag run on a blocking thread while the upstream answers: they change
+    // nothing that is sent, and their verdicts are joined before the record is written.
+    let (blocked, deferred) =
+        match pipeline.input_deferring(route, &tags, &mut v, &mut cx, &mut verdicts, true) {
+            Ok(d) => (None, d),
+            Err(b) => (Some(b), Deferred::default()),
+        };
     let tool_refused = if blocked.is_none() && route == "chat" {
         pipeline.tool_offers(route, &tags, &v, &mut verdicts).err()
     } else {
         None
     };
-    if let Some(text) = prompt_text.as_deref().filter(|_| cfg.drift.enabled) {
-        let score = f32::from_bits(
-            cx.injection_score
-                .load(std::sync::atomic::Ordering::Relaxed),
-        );
-        let flagged = verdicts
-            .0
-            .iter()
-            .any(|g| g.stage == "input" && g.verdict != "pass" && g.verdict != "skipped");
-        f.rec.drift = gw.observe_drift(&cfg, route, text, score, flagged);
+    let deferred = if deferred.is_empty() {
+        None
+    } else if tool_refused.is_some() {
+        pipeline.run_deferred(deferred).apply(&mut verdicts, &cx);
+        None
+    } else {
+        let (p, stages) = (pipeline.clone(), deferred.stages());
+        Some((
+            tokio::task::spawn_blocking(move || p.run_deferred(deferred)),
+            stages,
+        ))
+    };
+    if deferred.is_none() {
+        f.rec.drift = gw.observe_drift(&cfg, route, prompt_text.as_deref(), &cx, &verdicts);
     }
     if let Some(r) = tool_refused {
         f.rec.guards = verdicts.0;
@@ -701,6 +723,30 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
             &on_fail,
         )
         .await;
+    if let Some((task, stages)) = deferred {
+        let found = task.await.unwrap_or_else(|e| {
+            tracing::error!(error = %e, "deferred input guards did not finish");
+            DeferredVerdicts::lost(&pipeline, &stages)
+        });
+        let failed = found.failed().map(str::to_string);
+        found.apply(&mut verdicts, &cx);
+        f.rec.drift = gw.observe_drift(&cfg, route, prompt_text.as_deref(), &cx, &verdicts);
+        if let Some(guard) = failed {
+            // The upstream has answered (its tokens stay counted); the client gets no answer.
+            f.upstream_time = t_up.elapsed();
+            f.rec.guards = verdicts.0;
+            let msg = format!("The request was blocked by the `{guard}` guard (GUARD_ERROR).");
+            return gw
+                .refuse(
+                    f,
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request_error",
+                    "content_policy_violation",
+                    &msg,
+                )
+                .await;
+        }
+    }
     let fwd = match fwd {
         Ok(x) => x,
         Err(ex) => {

@@ -1865,6 +1865,31 @@ fn gateway_drift_monitor_alerts_on_shifted_traffic() {
         chat(&c, &gw, &k, "m", &t);
     }
     let recs = records(&cfg);
+    // The flagging injection guard runs beside the upstream call; its verdicts still reach
+    // every record, and the drift monitor's flagged share.
+    let injection = |r: &Value| {
+        r["guards"]
+            .as_array()
+            .and_then(|g| g.iter().find(|g| g["guard"] == "injection"))
+            .map(|g| {
+                (
+                    g["verdict"].as_str().unwrap_or("").to_string(),
+                    g["micros"].as_u64(),
+                )
+            })
+    };
+    let (first, last) = recs.split_at(40);
+    assert!(
+        first
+            .iter()
+            .all(|r| injection(r).is_some_and(|(v, _)| v == "pass")),
+        "{first:?}"
+    );
+    assert!(
+        last.iter()
+            .all(|r| injection(r).is_some_and(|(v, us)| v == "flag" && us > Some(0))),
+        "{last:?}"
+    );
     let shifted = recs
         .iter()
         .filter(|r| !r["drift"].is_null())
