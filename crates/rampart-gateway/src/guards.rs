@@ -1322,8 +1322,8 @@ mod tests {
     #[test]
     fn deferred_stages_see_the_text_as_it_stood_at_their_turn() {
         let p = with_model(MIXED);
-        // `watch` comes after `deny`, which redacts the project name, so it flags only the
-        // invoice; `pii` comes after `watch`, so the address it redacts was seen whole.
+        // `watch` comes after `deny`, which redacts the project name, so it finds only the
+        // invoice (one match, not two), though it runs after `pii` has redacted the address.
         let mut req = serde_json::json!({"messages": [{"role": "user", "content": "project-xylo invoice for ann@example.com"}]});
         let mut cx = Ctx::default();
         let mut v = p.skipped();

@@ -193,10 +193,9 @@ impl Gateway {
         self.finish(f, with_id(resp, &rid)).await
     }
 
-    /// Count one prompt in the route's drift monitor; a completed window's report goes to the
-    /// metrics, the log and (returned) the audit record of the request that completed it.
-    /// Add a prompt to its route's drift monitor, with what the input guards made of it
-    /// (all of them: call after deferred stages are applied).
+    /// Count one prompt in the route's drift monitor, with what the input guards made of it
+    /// (all of them: call after deferred stages are applied); a completed window's report goes
+    /// to the metrics, the log and (returned) the audit record of the request that completed it.
     fn observe_drift(
         &self,
         cfg: &Config,
@@ -259,6 +258,19 @@ impl Gateway {
         f.rec.reason = Some(code.to_string());
         let r = openai::error(status, kind, code, msg, &f.rec.request_id);
         self.finish(f, r).await
+    }
+
+    /// Refuse a request an input guard blocked (or failed on).
+    async fn guard_refuse(&self, f: Flight, guard: &str, label: &str) -> Response {
+        let msg = format!("The request was blocked by the `{guard}` guard ({label}).");
+        self.refuse(
+            f,
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "content_policy_violation",
+            &msg,
+        )
+        .await
     }
 
     async fn authenticate(
@@ -648,19 +660,7 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
     if let Some(b) = blocked {
         f.rec.guards = verdicts.0;
         refund(gw.clone(), key.id.clone()).await;
-        let msg = format!(
-            "The request was blocked by the `{}` guard ({}).",
-            b.guard, b.label
-        );
-        return gw
-            .refuse(
-                f,
-                StatusCode::BAD_REQUEST,
-                "invalid_request_error",
-                "content_policy_violation",
-                &msg,
-            )
-            .await;
+        return gw.guard_refuse(f, &b.guard, b.label).await;
     }
 
     // What the model will be shown: the request as forwarded (after input guards rewrote
@@ -735,16 +735,7 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
             // The upstream has answered (its tokens stay counted); the client gets no answer.
             f.upstream_time = t_up.elapsed();
             f.rec.guards = verdicts.0;
-            let msg = format!("The request was blocked by the `{guard}` guard (GUARD_ERROR).");
-            return gw
-                .refuse(
-                    f,
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request_error",
-                    "content_policy_violation",
-                    &msg,
-                )
-                .await;
+            return gw.guard_refuse(f, &guard, "GUARD_ERROR").await;
         }
     }
     let fwd = match fwd {
