@@ -649,7 +649,7 @@ impl Pipeline {
                 match s.guard.scan(t, &cx) {
                     Ok(h) => hits.extend(h),
                     Err(e) => {
-                        tracing::error!(guard = %s.name, error = %e, "guard failed beside the upstream call; the request was already sent");
+                        tracing::error!(guard = %s.name, error = %e, "deferred guard failed; the answer will be refused");
                         failed = true;
                     }
                 }
