@@ -366,6 +366,66 @@ impl DeferredVerdicts {
     }
 }
 
+/// Loads the injection model and checks it (the caller decides how: the CLI verifies the
+/// shipped model's signature and digest). An error says what failed and what to do.
+pub type ModelLoader =
+    dyn Fn() -> std::result::Result<rampart_guard::injection::Model, String> + Send + Sync;
+
+/// The injection model, loaded the first time a configuration has an injection guard: at
+/// start, or at the reload that adds the first one. A gateway without that guard never pays
+/// for the model, and adding the guard needs no restart. Loaded at most once per process
+/// once it succeeds; a failed load is tried again at the next start or reload that needs it.
+pub struct InjectionModel {
+    loaded: std::sync::OnceLock<Arc<rampart_guard::injection::Model>>,
+    load: Box<ModelLoader>,
+}
+
+impl InjectionModel {
+    /// A model that `load` gives when a guard first needs it.
+    pub fn new(
+        load: impl Fn() -> std::result::Result<rampart_guard::injection::Model, String>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        InjectionModel {
+            loaded: std::sync::OnceLock::new(),
+            load: Box::new(load),
+        }
+    }
+
+    /// No model: a configuration with an injection guard is refused.
+    pub fn unavailable() -> Self {
+        Self::new(|| Err("this gateway was started without the injection model".into()))
+    }
+
+    /// The model if `cfg` needs it, loading it on first need; `None` when no guard uses it.
+    /// May take milliseconds (a signature check): call it off the async workers.
+    pub fn for_config(
+        &self,
+        cfg: &Config,
+    ) -> crate::Result<Option<Arc<rampart_guard::injection::Model>>> {
+        if !Pipeline::needs_model(cfg) {
+            return Ok(None);
+        }
+        if let Some(m) = self.loaded.get() {
+            return Ok(Some(m.clone()));
+        }
+        let m = Arc::new((self.load)().map_err(|e| {
+            crate::Error::Config(format!(
+                "an injection guard is configured but the injection model could not be loaded: {e}"
+            ))
+        })?);
+        // Two reloads racing both load; the first stored is the one every pipeline uses.
+        Ok(Some(self.loaded.get_or_init(|| m).clone()))
+    }
+
+    /// Whether the model has been loaded.
+    pub fn is_loaded(&self) -> bool {
+        self.loaded.get().is_some()
+    }
+}
+
 /// All stages, in configuration order.
 pub struct Pipeline {
     /// Stages.
@@ -1265,6 +1325,53 @@ mod tests {
             rampart_guard::injection::Model::from_bytes(rampart_guard::injection::shipped::MODEL)
                 .unwrap();
         Pipeline::new(&cfg, Some(Arc::new(model))).unwrap()
+    }
+
+    #[test]
+    fn the_injection_model_loads_on_first_need_once_and_retries_a_failure() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let calls = Arc::new(AtomicUsize::new(0));
+        let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let source = {
+            let (calls, fail) = (calls.clone(), fail.clone());
+            InjectionModel::new(move || {
+                calls.fetch_add(1, Ordering::SeqCst);
+                if fail.load(Ordering::SeqCst) {
+                    return Err("signature check failed".into());
+                }
+                rampart_guard::injection::Model::from_bytes(
+                    rampart_guard::injection::shipped::MODEL,
+                )
+                .map_err(|e| e.to_string())
+            })
+        };
+        let without = Config::parse(REGEX).unwrap();
+        let with = Config::parse(MIXED).unwrap();
+        assert!(source.for_config(&without).unwrap().is_none());
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            0,
+            "no injection guard, no load"
+        );
+        let err = source.for_config(&with).unwrap_err().to_string();
+        assert!(
+            err.contains("could not be loaded") && err.contains("signature check failed"),
+            "{err}"
+        );
+        assert!(!source.is_loaded());
+        fail.store(false, Ordering::SeqCst);
+        let m = source.for_config(&with).unwrap().expect("loaded");
+        assert!(Pipeline::new(&with, Some(m.clone())).is_ok());
+        let again = source.for_config(&with).unwrap().expect("loaded");
+        assert!(Arc::ptr_eq(&m, &again));
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            2,
+            "loaded once after the failure"
+        );
+        assert!(source.for_config(&without).unwrap().is_none());
+        let refused = InjectionModel::unavailable().for_config(&with).unwrap_err();
+        assert!(refused.to_string().contains("without the injection model"));
     }
 
     /// Verdicts without the time spent.

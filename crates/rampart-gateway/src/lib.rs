@@ -110,10 +110,11 @@ pub struct Bound {
 }
 
 /// Build the gateway and run it until SIGINT/SIGTERM. `on_bound` is told the addresses once
-/// both listeners are up.
+/// both listeners are up. `model` is loaded when the configuration, at start or at a reload,
+/// first has an injection guard.
 pub async fn serve(
     config_path: &Path,
-    model: Option<Arc<rampart_guard::injection::Model>>,
+    model: guards::InjectionModel,
     on_bound: impl FnOnce(Bound, bool),
 ) -> Result<()> {
     let cfg = Config::load(config_path)?;
@@ -156,8 +157,15 @@ pub async fn serve(
             "no admin token configured: the admin API answers only /healthz, /readyz and /openapi.json"
         );
     }
-    let pipeline = guards::Pipeline::new(&cfg, model.clone())?;
-    server::warm_guards(&cfg, model.clone()).await?;
+    let model = Arc::new(model);
+    let (cfg, injection) = {
+        let model = model.clone();
+        tokio::task::spawn_blocking(move || model.for_config(&cfg).map(|m| (cfg, m)))
+            .await
+            .map_err(|e| Error::Config(format!("loading the injection model: {e}")))??
+    };
+    let pipeline = guards::Pipeline::new(&cfg, injection.clone())?;
+    server::warm_guards(&cfg, injection).await?;
     let ups = upstream::Upstreams::new(&cfg)?;
     let public_addr = cfg.listen.addr;
     let admin_addr = cfg.admin.addr;

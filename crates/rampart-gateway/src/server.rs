@@ -58,8 +58,8 @@ pub struct Gateway {
     pub tracker: Tracker,
     /// Content encryption (opt-in).
     pub content_key: Option<ContentKey>,
-    /// The verified injection model, when a guard uses it.
-    pub model: Option<Arc<rampart_guard::injection::Model>>,
+    /// The injection model, loaded when a guard first uses it.
+    pub model: Arc<crate::guards::InjectionModel>,
     /// SHA-256 of the admin token (none: admin API refuses).
     pub admin_token: Option<[u8; 32]>,
     /// Configuration file, for reloads.
@@ -1635,22 +1635,25 @@ pub(crate) async fn warm_guards(
 impl Gateway {
     /// Re-read the configuration file: limits, guards, models and upstreams change for new
     /// requests; requests in flight finish with what they started with; listeners and storage
-    /// stay (changing those needs a restart). Reading the file and compiling its guards run
-    /// on the blocking pool, not on the async workers that serve requests.
+    /// stay (changing those needs a restart). Reading the file, loading the injection model
+    /// for the first injection guard and compiling the guards run on the blocking pool, not
+    /// on the async workers that serve requests.
     pub async fn reload(self: Arc<Self>) -> Result<()> {
         let Some(p) = self.config_path.clone() else {
             return Err(Error::Config("no configuration file to reload".into()));
         };
         let model = self.model.clone();
-        let (cfg, pipeline) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let (cfg, pipeline, injection) = tokio::task::spawn_blocking(move || -> Result<_> {
             let cfg = Config::load(&p)?;
-            let pipeline = Pipeline::new(&cfg, model)?;
-            Ok((cfg, pipeline))
+            // The first injection guard loads (and verifies) the model here.
+            let injection = model.for_config(&cfg)?;
+            let pipeline = Pipeline::new(&cfg, injection.clone())?;
+            Ok((cfg, pipeline, injection))
         })
         .await
         .map_err(|e| Error::Config(format!("reloading the configuration: {e}")))??;
         // Guards added by this reload would otherwise compile on the next request.
-        warm_guards(&cfg, self.model.clone()).await?;
+        warm_guards(&cfg, injection).await?;
         let ups = Upstreams::new(&cfg)?;
         self.pipeline.store(Arc::new(pipeline));
         self.upstreams.store(Arc::new(ups));

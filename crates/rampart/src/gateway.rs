@@ -6,7 +6,6 @@ use rampart_gateway::keys::{KeySpec, KeyStore};
 use rampart_gateway::{Config, audit, config, mock};
 use std::io::Write;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -216,12 +215,11 @@ pub fn serve(a: ServeArgs) -> Result<u8> {
         );
         return Ok(0);
     }
-    let cfg = load(&a.config)?;
-    let model = if rampart_gateway::guards::Pipeline::needs_model(&cfg) {
-        Some(Arc::new(crate::guard::injection_model()?))
-    } else {
-        None
-    };
+    // Checked here so that a missing or invalid file gets the CLI's advice.
+    load(&a.config)?;
+    let model = rampart_gateway::guards::InjectionModel::new(|| {
+        crate::guard::injection_model().map_err(|e| format!("{e:#}"))
+    });
     runtime()?.block_on(async move {
         rampart_gateway::serve(&a.config, model, |b, tls| {
             let scheme = if tls { "https" } else { "http" };
