@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Gateway benchmark: the mock upstream called directly, through nginx (plain reverse proxy),
-through Rampart (auth + rate limit + SQLite audit; and with every guard on), and through
+through Rampart (auth + rate limit + SQLite audit; with every guard on, the injection guard
+flagging as `serve --init` sets it; and the same with the injection guard blocking), and through
 LiteLLM's proxy (a key, a rate limit, its logging), all in one run on the same machine.
 
 Throughput: wrk, 2 threads, 64 connections, closed loop. Latency: the open-loop generator
@@ -112,7 +113,7 @@ def rss_kb(pid):
         return None
 
 
-def rampart_config(name, port, admin, mock, guards, sync="full"):
+def rampart_config(name, port, admin, mock, guards, sync="full", injection="flag"):
     d = os.path.join(OUT, name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
@@ -136,7 +137,7 @@ patterns = ["(?i)project-x\\\\w*"]
 [[guards]]
 name = "injection"
 kind = "injection"
-action = "flag"
+action = "{injection}"
 [[guards]]
 name = "pii"
 kind = "pii"
@@ -163,7 +164,7 @@ max_calls_per_minute = 1000000
 [drift]
 enabled = true
 window = 1000
-"""
+""".replace("{injection}", injection)
     cfg = f"""[listen]
 addr = "127.0.0.1:{port}"
 [admin]
@@ -194,6 +195,8 @@ def main():
     ap.add_argument("--mock-latency-ms", type=int, default=2)
     ap.add_argument("--no-litellm", action="store_true")
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the fixed-rate runs")
+    ap.add_argument("--secs-100", type=int, default=None,
+                    help="seconds of each 100 req/s run (default: --secs); at 10 s a round's p99 rests on its 10 slowest requests")
     ap.add_argument("--pin", action="store_true",
                     help="load generators and mock on CPU 0, each proxy under test alone on CPU 1 (taskset)")
     a = ap.parse_args()
@@ -235,6 +238,11 @@ http {{
     cfg3, key3 = rampart_config("rampart-normal", 19500, 19501, mock, False, sync="normal")
     start(PROXY + [RAMPART, "serve", "-c", cfg3], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
     wait_port("http://127.0.0.1:19501/healthz")
+    # The injection guard blocking: it then runs in order before the upstream call instead of
+    # beside it (an input guard that only flags is deferred), so its time is on the path.
+    cfg4, key4 = rampart_config("rampart-guards-block", 19600, 19601, mock, True, injection="block")
+    start(PROXY + [RAMPART, "serve", "-c", cfg4], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
+    wait_port("http://127.0.0.1:19601/healthz")
 
     targets = [
         ("mock, direct", mock + "/v1/chat/completions", None),
@@ -242,6 +250,7 @@ http {{
         ("Rampart: auth + rate limit + audit (SQLite, fsync)", "http://127.0.0.1:19300/v1/chat/completions", key1),
         ("Rampart: auth + rate limit + audit (SQLite, sync = normal)", "http://127.0.0.1:19500/v1/chat/completions", key3),
         ("Rampart: auth + rate limit + audit (fsync) + all guards, tool policy, drift", "http://127.0.0.1:19400/v1/chat/completions", key2),
+        ("Rampart: the same, injection guard blocking (in order, before the upstream call)", "http://127.0.0.1:19600/v1/chat/completions", key4),
     ]
     if not a.no_litellm:
         py = os.path.join(ROOT, "bench", ".venv-litellm", "bin", "litellm")
@@ -273,7 +282,8 @@ litellm_settings:
         print(name, "wrk", json.dumps(res[name]["wrk"]), file=sys.stderr)
     # Latency at fixed rates: targets interleaved, `rounds` times; medians per target, so that
     # drift on this shared machine hits every target alike.
-    admin = {targets[2][0]: 19301, targets[3][0]: 19501, targets[4][0]: 19401}
+    admin = {targets[2][0]: 19301, targets[3][0]: 19501, targets[4][0]: 19401, targets[5][0]: 19601}
+    secs = {100: a.secs_100 or a.secs, 1000: a.secs}
     for rate in (100, 1000):
         runs = {name: [] for name, _, _ in targets}
         inside = {name: [] for name in admin}
@@ -282,7 +292,7 @@ litellm_settings:
                 if "LiteLLM" in name and rate > 200:
                     continue  # saturates below 100 req/s (measured above); its queue only grows
                 before = overhead_buckets(admin[name]) if name in admin else None
-                runs[name].append(loadgen(url, key, rate, a.secs))
+                runs[name].append(loadgen(url, key, rate, secs[rate]))
                 if before is not None:
                     inside[name].append(bucket_quantiles(before, overhead_buckets(admin[name])))
         for name in runs:
@@ -312,12 +322,12 @@ litellm_settings:
 
     d = res["mock, direct"]
     lines = ["# Gateway benchmark", "",
-             f"`bench/gateway.sh --secs {a.secs} --rounds {a.rounds} --soak {a.soak}{' --pin' if a.pin else ''}`, one run, {time.strftime('%Y-%m-%d')}, this machine "
+             f"`bench/gateway.sh --secs {a.secs}{f' --secs-100 {a.secs_100}' if a.secs_100 else ''} --rounds {a.rounds} --soak {a.soak}{' --pin' if a.pin else ''}`, one run, {time.strftime('%Y-%m-%d')}, this machine "
              + ("(2 cores: the load generators and the mock pinned to CPU 0, the proxy under test alone on CPU 1). " if a.pin else
                 "(2 cores shared by the load generator, the mock and the proxy under test). ")
              + f"Mock upstream latency {a.mock_latency_ms} ms, "
              "1 KB prompt, non-streamed chat completions. Throughput: wrk, 2 threads, 64 connections, closed loop. Latency: open loop at "
-             f"a fixed rate, measured from when each request was due; targets interleaved, median of {a.rounds} rounds of {a.secs} s. "
+             f"a fixed rate, measured from when each request was due; targets interleaved, median of {a.rounds} rounds of {secs[100]} s at 100 req/s and {secs[1000]} s at 1000 req/s. "
              "Added = target minus the direct call in the same run. *Inside* = the gateway's own "
              "`rampart_gateway_overhead_seconds` histogram (end-to-end minus upstream, audit commit included), as bucket upper bounds.", "",
              "| target | max req/s (wrk) | vs nginx | p50 / p99 at 100 req/s (ms) | added p50 / p99 | p50 / p99 at 1000 req/s (ms) | added p50 / p99 | inside p50 / p99 at 1000 req/s |",

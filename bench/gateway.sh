@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Gateway benchmark: direct mock vs nginx vs Rampart (with and without guards) vs LiteLLM's
 # proxy, in one run. Needs wrk and nginx (Debian packages); LiteLLM is installed from PyPI
-# into bench/.venv-litellm. Usage: bench/gateway.sh [--secs 10] [--soak 600] [--no-litellm] [--pin]
+# into bench/.venv-litellm. Usage: bench/gateway.sh [--secs 10] [--secs-100 N] [--soak 600] [--no-litellm] [--pin]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 for tool in wrk nginx; do
