@@ -53,7 +53,7 @@ def wait_port(url, headers=None, timeout=120, method="GET", data=None):
     raise SystemExit(f"{url} did not come up")
 
 
-def wrk(url, key, secs):
+def wrk(url, key, secs, connections=64):
     lua = os.path.join(OUT, "post.lua")
     with open(lua, "w") as f:
         f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n')
@@ -64,7 +64,7 @@ def wrk(url, key, secs):
                 '  io.write(string.format("JSON {\\"rps\\": %f, \\"p50_ms\\": %f, \\"p99_ms\\": %f, \\"errors\\": %d, \\"non2xx\\": %d}\\n",'
                 ' summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000, latency:percentile(99) / 1000,'
                 ' summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout, summary.errors.status))\nend\n')
-    out = subprocess.run(CLIENT + ["wrk", "-t2", "-c64", f"-d{secs}s", "-s", lua, url], capture_output=True, text=True).stdout
+    out = subprocess.run(CLIENT + ["wrk", "-t2", f"-c{connections}", f"-d{secs}s", "-s", lua, url], capture_output=True, text=True).stdout
     line = [l for l in out.splitlines() if l.startswith("JSON ")]
     return json.loads(line[0][5:]) if line else {"error": out[-300:]}
 

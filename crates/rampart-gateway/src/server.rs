@@ -66,6 +66,28 @@ pub struct Gateway {
     pub config_path: Option<PathBuf>,
     /// Drift monitors by route.
     pub drift: std::sync::Mutex<std::collections::BTreeMap<&'static str, Monitor>>,
+    /// How many requests' deferred guards may run at once (one per core): each concurrent run
+    /// holds its own scratch space in every expression it uses, so the blocking pool's
+    /// hundreds of threads must not all run guards together.
+    pub deferred_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// Slots for deferred guard runs: one per core the process may use.
+pub fn deferred_slots() -> Arc<tokio::sync::Semaphore> {
+    let n = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+    Arc::new(tokio::sync::Semaphore::new(n))
+}
+
+/// Runs `f` on the blocking pool once a slot is free, holding the slot until `f` returns.
+fn spawn_bounded<T: Send + 'static>(
+    slots: Arc<tokio::sync::Semaphore>,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> tokio::task::JoinHandle<std::result::Result<T, tokio::task::JoinError>> {
+    tokio::spawn(async move {
+        // Never closed: the gateway owns the semaphore and does not close it.
+        let _slot = slots.acquire_owned().await;
+        tokio::task::spawn_blocking(f).await
+    })
 }
 
 type Shared = Arc<Gateway>;
@@ -645,7 +667,7 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
     } else {
         let (p, stages) = (pipeline.clone(), deferred.stages());
         Some((
-            tokio::task::spawn_blocking(move || p.run_deferred(deferred)),
+            spawn_bounded(gw.deferred_slots.clone(), move || p.run_deferred(deferred)),
             stages,
         ))
     };
@@ -724,7 +746,7 @@ async fn handle(gw: Shared, route: &'static str, req: Request) -> Response {
         )
         .await;
     if let Some((task, stages)) = deferred {
-        let found = task.await.unwrap_or_else(|e| {
+        let found = task.await.and_then(|r| r).unwrap_or_else(|e| {
             tracing::error!(error = %e, "deferred input guards did not finish");
             DeferredVerdicts::lost(&pipeline, &stages)
         });
@@ -1667,6 +1689,32 @@ impl Gateway {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn bounded_runs_never_exceed_their_slots() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let (now, most) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let slots = Arc::new(tokio::sync::Semaphore::new(2));
+        let tasks: Vec<_> = (0..16)
+            .map(|i| {
+                let (now, most) = (now.clone(), most.clone());
+                spawn_bounded(slots.clone(), move || {
+                    let n = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    most.fetch_max(n, Ordering::SeqCst);
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    i
+                })
+            })
+            .collect();
+        let mut done = Vec::new();
+        for t in tasks {
+            done.push(t.await.unwrap().unwrap());
+        }
+        assert_eq!(done, (0..16).collect::<Vec<_>>(), "every run finished");
+        assert!(most.load(Ordering::SeqCst) <= 2, "at most two at once");
+        assert_eq!(slots.available_permits(), 2, "every slot given back");
+    }
 
     #[test]
     fn events_split_on_blank_lines() {
