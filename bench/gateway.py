@@ -41,6 +41,14 @@ def start(cmd, env=None, log=None, cwd=None):
     return p
 
 
+def start_mock(latency_ms=2):
+    """The mock upstream on port 19000; its base URL once it answers."""
+    mock = "http://127.0.0.1:19000"
+    start(CLIENT + [RAMPART, "mock-upstream", "--listen", "127.0.0.1:19000", "--latency-ms", str(latency_ms)])
+    wait_port(mock + "/mock/stats")
+    return mock
+
+
 def wait_port(url, headers=None, timeout=120, method="GET", data=None):
     t = time.time()
     while time.time() - t < timeout:
@@ -206,9 +214,7 @@ def main():
             raise SystemExit("--pin needs taskset and two CPUs")
         CLIENT, PROXY = ["taskset", "-c", "0"], ["taskset", "-c", "1"]
     os.makedirs(OUT, exist_ok=True)
-    mock = "http://127.0.0.1:19000"
-    start(CLIENT + [RAMPART, "mock-upstream", "--listen", "127.0.0.1:19000", "--latency-ms", str(a.mock_latency_ms)])
-    wait_port(mock + "/mock/stats")
+    mock = start_mock(a.mock_latency_ms)
 
     nginx_dir = os.path.join(OUT, "nginx")
     os.makedirs(os.path.join(nginx_dir, "logs"), exist_ok=True)

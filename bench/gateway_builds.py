@@ -35,9 +35,7 @@ def main():
     a = ap.parse_args()
     g.OUT = os.path.join(g.ROOT, "bench", "out", "gateway-builds")
     os.makedirs(g.OUT, exist_ok=True)
-    mock = "http://127.0.0.1:19000"
-    g.start([g.RAMPART, "mock-upstream", "--listen", "127.0.0.1:19000", "--latency-ms", "2"])
-    g.wait_port(mock + "/mock/stats")
+    mock = g.start_mock()
     targets = [("direct", mock + "/v1/chat/completions", None, None)]
     try:
         for i, spec in enumerate(a.builds):

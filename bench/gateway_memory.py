@@ -30,9 +30,7 @@ def main():
     ap.add_argument("builds", nargs="*", metavar="LABEL=PATH")
     a = ap.parse_args()
     builds = [b.split("=", 1) for b in a.builds] or [["build", g.RAMPART]]
-    mock = "http://127.0.0.1:19000"
-    g.start([g.RAMPART, "mock-upstream", "--listen", "127.0.0.1:19000", "--latency-ms", "2"])
-    g.wait_port(mock + "/mock/stats")
+    mock = g.start_mock()
     print(f"{a.connections} connections, {a.secs} s of wrk\n")
     print("| build | injection | RSS after start | peak RSS under load | RSS after | peak threads | req/s |")
     print("|---|---|---|---|---|---|---|")
