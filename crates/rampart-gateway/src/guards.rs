@@ -368,7 +368,7 @@ impl DeferredVerdicts {
 
 /// Loads the injection model and checks it (the caller decides how: the CLI verifies the
 /// shipped model's signature and digest). An error says what failed and what to do.
-pub type ModelLoader =
+type ModelLoader =
     dyn Fn() -> std::result::Result<rampart_guard::injection::Model, String> + Send + Sync;
 
 /// The injection model, loaded the first time a configuration has an injection guard: at
@@ -418,11 +418,6 @@ impl InjectionModel {
         })?);
         // Two reloads racing both load; the first stored is the one every pipeline uses.
         Ok(Some(self.loaded.get_or_init(|| m).clone()))
-    }
-
-    /// Whether the model has been loaded.
-    pub fn is_loaded(&self) -> bool {
-        self.loaded.get().is_some()
     }
 }
 
@@ -1358,7 +1353,6 @@ mod tests {
             err.contains("could not be loaded") && err.contains("signature check failed"),
             "{err}"
         );
-        assert!(!source.is_loaded());
         fail.store(false, Ordering::SeqCst);
         let m = source.for_config(&with).unwrap().expect("loaded");
         assert!(Pipeline::new(&with, Some(m.clone())).is_ok());

@@ -158,14 +158,12 @@ pub async fn serve(
         );
     }
     let model = Arc::new(model);
-    let (cfg, injection) = {
+    let (cfg, pipeline) = {
         let model = model.clone();
-        tokio::task::spawn_blocking(move || model.for_config(&cfg).map(|m| (cfg, m)))
+        tokio::task::spawn_blocking(move || server::build_guards(&cfg, &model).map(|p| (cfg, p)))
             .await
-            .map_err(|e| Error::Config(format!("loading the injection model: {e}")))??
+            .map_err(|e| Error::Config(format!("building the guards: {e}")))??
     };
-    let pipeline = guards::Pipeline::new(&cfg, injection.clone())?;
-    server::warm_guards(&cfg, injection).await?;
     let ups = upstream::Upstreams::new(&cfg)?;
     let public_addr = cfg.listen.addr;
     let admin_addr = cfg.admin.addr;

@@ -1639,19 +1639,20 @@ async fn reload(State(gw): State<Shared>, headers: HeaderMap) -> Response {
     }
 }
 
-/// Compiles the guards' expressions before they are needed, when `cfg` has guards: on the
-/// first request they would stall it (a few hundred milliseconds, once per process). On the
-/// blocking pool, so that no request waiting on an async worker stalls either.
-pub(crate) async fn warm_guards(
+/// The guard pipeline for `cfg`, blocking (call it on the blocking pool): the injection
+/// model loaded and verified when the first injection guard appears, and every guard's
+/// expressions compiled now, when `cfg` has guards, rather than on the first request that
+/// needs them (a few hundred milliseconds, once per process). Start-up and reload share it.
+pub(crate) fn build_guards(
     cfg: &Config,
-    model: Option<Arc<rampart_guard::injection::Model>>,
-) -> Result<()> {
-    if cfg.guards.is_empty() {
-        return Ok(());
+    model: &crate::guards::InjectionModel,
+) -> Result<Pipeline> {
+    let injection = model.for_config(cfg)?;
+    let pipeline = Pipeline::new(cfg, injection.clone())?;
+    if !cfg.guards.is_empty() {
+        rampart_guard::warm_up(injection.as_deref());
     }
-    tokio::task::spawn_blocking(move || rampart_guard::warm_up(model.as_deref()))
-        .await
-        .map_err(|e| Error::Config(format!("warming up the guards: {e}")))
+    Ok(pipeline)
 }
 
 impl Gateway {
@@ -1665,17 +1666,13 @@ impl Gateway {
             return Err(Error::Config("no configuration file to reload".into()));
         };
         let model = self.model.clone();
-        let (cfg, pipeline, injection) = tokio::task::spawn_blocking(move || -> Result<_> {
+        let (cfg, pipeline) = tokio::task::spawn_blocking(move || -> Result<_> {
             let cfg = Config::load(&p)?;
-            // The first injection guard loads (and verifies) the model here.
-            let injection = model.for_config(&cfg)?;
-            let pipeline = Pipeline::new(&cfg, injection.clone())?;
-            Ok((cfg, pipeline, injection))
+            let pipeline = build_guards(&cfg, &model)?;
+            Ok((cfg, pipeline))
         })
         .await
         .map_err(|e| Error::Config(format!("reloading the configuration: {e}")))??;
-        // Guards added by this reload would otherwise compile on the next request.
-        warm_guards(&cfg, injection).await?;
         let ups = Upstreams::new(&cfg)?;
         self.pipeline.store(Arc::new(pipeline));
         self.upstreams.store(Arc::new(ups));
