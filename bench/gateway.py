@@ -121,7 +121,9 @@ def rss_kb(pid):
         return None
 
 
-def rampart_config(name, port, admin, mock, guards, sync="full", injection="flag"):
+def rampart_config(name, port, admin, mock, guards, sync="full", injection="flag", only=None):
+    """A gateway's configuration and a key for it; `only` keeps the one guard of that name
+    (and no drift monitor) out of the all-guards set."""
     d = os.path.join(OUT, name)
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(d)
@@ -173,6 +175,10 @@ max_calls_per_minute = 1000000
 enabled = true
 window = 1000
 """.replace("{injection}", injection)
+        if only:
+            blocks = g.split("[drift]")[0].split("[[guards]]\n")
+            g = "".join("[[guards]]\n" + b for b in blocks if b.startswith(f'name = "{only}"\n'))
+            assert g, f"no guard named {only}"
     cfg = f"""[listen]
 addr = "127.0.0.1:{port}"
 [admin]

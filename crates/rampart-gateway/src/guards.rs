@@ -633,6 +633,29 @@ impl Pipeline {
         cfg.guards.iter().any(|g| g.kind == GuardKind::Injection)
     }
 
+    /// The detector families `cfg`'s guards run, which start-up and reload compile ahead of
+    /// the first request (the injection rules go with the model, [`Pipeline::needs_model`]).
+    pub fn detectors(cfg: &Config) -> Vec<Detector> {
+        let mut out: Vec<Detector> = cfg
+            .guards
+            .iter()
+            .filter_map(|g| match g.kind {
+                GuardKind::Secrets => Some(Detector::Secrets),
+                GuardKind::Pii => Some(Detector::Pii),
+                GuardKind::Exfil => Some(Detector::Exfil),
+                GuardKind::InvisibleText => Some(Detector::Invisible),
+                GuardKind::PromptLimit
+                | GuardKind::Regex
+                | GuardKind::Injection
+                | GuardKind::Canary
+                | GuardKind::ToolPolicy => None,
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+
     /// Every configured stage as `skipped`, the starting point of a request's verdicts.
     pub fn skipped(&self) -> Verdicts {
         let mut v = Vec::new();

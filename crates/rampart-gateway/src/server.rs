@@ -1640,18 +1640,18 @@ async fn reload(State(gw): State<Shared>, headers: HeaderMap) -> Response {
 }
 
 /// The guard pipeline for `cfg`, blocking (call it on the blocking pool): the injection
-/// model loaded and verified when the first injection guard appears, and every guard's
-/// expressions compiled now, when `cfg` has guards, rather than on the first request that
-/// needs them (a few hundred milliseconds, once per process). Start-up and reload share it.
+/// model loaded and verified when the first injection guard appears, and the configured
+/// guards' expressions compiled now rather than on the first request that needs them (a few
+/// hundred milliseconds, once per process; guards not configured are not compiled, as each
+/// family holds megabytes). Start-up and reload share it.
 pub(crate) fn build_guards(
     cfg: &Config,
     model: &crate::guards::InjectionModel,
 ) -> Result<Pipeline> {
     let injection = model.for_config(cfg)?;
     let pipeline = Pipeline::new(cfg, injection.clone())?;
-    if !cfg.guards.is_empty() {
-        rampart_guard::warm_up(injection.as_deref());
-    }
+    rampart_guard::warm_up(&Pipeline::detectors(cfg), injection.as_deref());
+    tracing::debug!(compiled = ?rampart_guard::compiled(), "guards warmed");
     Ok(pipeline)
 }
 

@@ -201,6 +201,11 @@ pub(crate) fn warm() {
     LazyLock::force(&PATS);
 }
 
+/// Whether [`warm`] (or a first use) has compiled this module's expressions.
+pub(crate) fn compiled() -> bool {
+    LazyLock::get(&URL_IN_TEXT).is_some() && LazyLock::get(&PATS).is_some()
+}
+
 /// A URL as a browser reads it from an attribute or Markdown: character references decoded
 /// (`https&#58;//`), tabs and line breaks dropped, backslashes read as slashes.
 fn as_browser_reads(raw: &str) -> String {

@@ -806,6 +806,11 @@ pub(crate) fn warm() {
     LazyLock::force(&GATE);
 }
 
+/// Whether [`warm`] (or a first use) has compiled this module's expressions.
+pub(crate) fn compiled() -> bool {
+    LazyLock::get(&RULES).is_some() && LazyLock::get(&GATE).is_some()
+}
+
 /// Names of the rules that match normalised text `n`.
 pub fn rule_hits(n: &str) -> Vec<&'static str> {
     let gate = &*GATE;

@@ -39,6 +39,15 @@ pub(crate) fn warm() {
     }
 }
 
+/// Whether [`warm`] (or a first use) has compiled this module's expressions.
+pub(crate) fn compiled() -> bool {
+    [
+        &EMAIL, &CARD, &IBAN, &IPV4, &IPV6, &SSN, &NINO, &DNI, &PHONE,
+    ]
+    .into_iter()
+    .all(|re| LazyLock::get(re).is_some())
+}
+
 /// Luhn checksum.
 pub fn luhn(digits: &[u8]) -> bool {
     let mut sum = 0u32;

@@ -137,6 +137,11 @@ pub(crate) fn warm() {
     LazyLock::force(&RULES);
 }
 
+/// Whether [`warm`] (or a first use) has compiled this module's expressions.
+pub(crate) fn compiled() -> bool {
+    LazyLock::get(&RULES).is_some()
+}
+
 /// Secrets in `t` (byte ranges).
 pub fn find(t: &str) -> Vec<Finding> {
     let mut out = Vec::new();
