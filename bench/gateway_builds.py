@@ -1,14 +1,14 @@
 #!/usr/bin/env python3
 """Several builds of the gateway side by side: one mock upstream, one gateway per `rampart`
-binary given (each with bench/gateway.sh's "all guards" configuration and SQLite audit with
-fsync), and the open-loop load generator at 100 and 1000 req/s against the mock directly and
+binary given (each with bench/gateway.sh's "all guards" configuration, or none with
+`--no-guards`, and SQLite audit with fsync), and the open-loop load generator at 100 and 1000 req/s against the mock directly and
 against each gateway in turn, `--rounds` times, so drift on this shared machine hits every
 build alike. Prints, per build and rate, the medians over rounds of the p99, of the p99 added
 to the direct call's in the same round, and of the gateway's own mean time per request
 (rampart_gateway_overhead_seconds sum / count over the round).
 
 Usage: build each revision and copy target/release/rampart aside, then
-  python3 bench/gateway_builds.py [--secs 20] [--rounds 3] LABEL=PATH [LABEL=PATH ...]
+  python3 bench/gateway_builds.py [--secs 20] [--rounds 3] [--no-guards] LABEL=PATH [LABEL=PATH ...]
 """
 import argparse, os, statistics, sys, urllib.request
 
@@ -31,6 +31,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--secs", type=int, default=20)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-guards", action="store_true", help="auth, rate limit and audit only")
     ap.add_argument("builds", nargs="+", help="LABEL=PATH to a rampart binary")
     a = ap.parse_args()
     g.OUT = os.path.join(g.ROOT, "bench", "out", "gateway-builds")
@@ -42,7 +43,7 @@ def main():
             label, path = spec.split("=", 1)
             port, admin = 19300 + 10 * i, 19301 + 10 * i
             g.RAMPART, saved = path, g.RAMPART  # `keys create` runs the build under test
-            cfg, key = g.rampart_config(label, port, admin, mock, True)
+            cfg, key = g.rampart_config(label, port, admin, mock, not a.no_guards)
             g.RAMPART = saved
             g.start([path, "serve", "-c", cfg], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
             g.wait_port(f"http://127.0.0.1:{admin}/healthz")
