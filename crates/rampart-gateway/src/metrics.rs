@@ -198,9 +198,9 @@ impl Default for Metrics {
             "Circuit breaker: 0 closed, 1 open, 2 half-open",
             circuit.clone(),
         );
-        let audit_lag = Histogram::new([
-            0.0001, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1.0,
-        ]);
+        // The same bounds as the request histograms: the commit wait is part of the
+        // gateway's own time, and its share of the p99 is read against the same budget.
+        let audit_lag = latency();
         registry.register(
             "audit_write_lag_seconds",
             "Time from a record's submission to its durable commit",
@@ -322,5 +322,23 @@ mod tests {
         assert_eq!(bucket(&text, name, "0.00125"), 1);
         assert_eq!(bucket(&text, name, "0.002"), 2);
         assert_eq!(bucket(&text, name, "0.003"), 3);
+    }
+
+    #[test]
+    fn the_audit_wait_has_the_same_bounds() {
+        use crate::audit::AuditObserver;
+        let m = Metrics::default();
+        for secs in [0.0011, 0.0019] {
+            m.write_lag(secs);
+        }
+        let text = m.encode();
+        let le = |b: &str| {
+            let head = format!("rampart_audit_write_lag_seconds_bucket{{le=\"{b}\"}} ");
+            text.lines()
+                .find_map(|l| l.strip_prefix(head.as_str()))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or_else(|| panic!("no bucket {b} in\n{text}"))
+        };
+        assert_eq!((le("0.001"), le("0.00125"), le("0.002")), (0, 1, 2));
     }
 }
