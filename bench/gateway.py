@@ -88,37 +88,61 @@ def loadgen(url, key, rate, secs):
         return {"error": out.stderr[-300:]}
 
 
-def overhead_buckets(admin_port):
-    """Cumulative bucket counts of rampart_gateway_overhead_seconds{route="chat"}."""
+def metric_buckets(admin_port, name="rampart_gateway_overhead_seconds", label='route="chat"'):
+    """Cumulative bucket counts of histogram `name` (the series holding `label`), read from
+    the gateway's /metrics."""
     req = urllib.request.Request(f"http://127.0.0.1:{admin_port}/metrics", headers={"Authorization": "Bearer bench-admin"})
     text = urllib.request.urlopen(req, timeout=5).read().decode()
     out = {}
     for l in text.splitlines():
-        if l.startswith("rampart_gateway_overhead_seconds_bucket") and 'route="chat"' in l:
+        if l.startswith(name + "_bucket") and label in l:
             le = l.split('le="')[1].split('"')[0]
             out[float("inf") if le == "+Inf" else float(le)] = float(l.rsplit(" ", 1)[1])
     return out
 
 
-def bucket_quantiles(before, after):
-    """(p50, p99) upper bucket bounds, in ms, of the requests between two scrapes."""
+def bucket_quantiles(before, after, ps=(0.5, 0.99)):
+    """Quantiles `ps` as upper bucket bounds, in ms, of the observations between two scrapes."""
     les = sorted(after)
     d = [(le, after[le] - before.get(le, 0)) for le in les]
     total = d[-1][1] if d else 0
-    q = []
-    for p in (0.5, 0.99):
-        q.append(next((le * 1000 for le, c in d if total and c >= p * total), float("nan")))
-    return q
+    return [next((le * 1000 for le, c in d if total and c >= p * total), float("nan")) for p in ps]
 
 
-def rss_kb(pid):
+def proc_status(pid, field):
+    """A number field of /proc/PID/status (kB for memory, a count for Threads)."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for l in f:
-                if l.startswith("VmRSS:"):
+                if l.startswith(field + ":"):
                     return int(l.split()[1])
     except OSError:
         return None
+
+
+def rss_kb(pid):
+    return proc_status(pid, "VmRSS")
+
+
+def serve(binary, cfg, admin):
+    """`binary serve -c cfg`, once its admin port answers."""
+    p = start([binary, "serve", "-c", cfg], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
+    wait_port(f"http://127.0.0.1:{admin}/healthz")
+    return p
+
+
+def stop(p):
+    p.terminate()
+    p.wait(timeout=30)
+    procs.remove(p)
+
+
+def stop_all():
+    for p in procs:
+        try:
+            os.killpg(p.pid, signal.SIGTERM)
+        except OSError:
+            pass
 
 
 def fsync_probe(n=2000):
@@ -323,10 +347,10 @@ litellm_settings:
             for name, url, key in targets:
                 if "LiteLLM" in name and rate > 200:
                     continue  # saturates below 100 req/s (measured above); its queue only grows
-                before = overhead_buckets(admin[name]) if name in admin else None
+                before = metric_buckets(admin[name]) if name in admin else None
                 runs[name].append(loadgen(url, key, rate, secs[rate]))
                 if before is not None:
-                    inside[name].append(bucket_quantiles(before, overhead_buckets(admin[name])))
+                    inside[name].append(bucket_quantiles(before, metric_buckets(admin[name])))
         for name in runs:
             ok = [r for r in runs[name] if "p50_ms" in r]
             if not ok:
@@ -399,8 +423,4 @@ if __name__ == "__main__":
     try:
         main()
     finally:
-        for p in procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except OSError:
-                pass
+        stop_all()

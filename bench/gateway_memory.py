@@ -9,33 +9,16 @@ with all of them, and its RSS read after start and after 2 s of load.
 Usage: python3 bench/gateway_memory.py [--secs 10] [--connections 64] [--each-guard] [LABEL=PATH ...]
 (default: the release build, target/release/rampart)
 """
-import argparse, os, subprocess, sys, threading, time
+import argparse, os, sys, threading, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gateway as g  # noqa: E402
 
 
-def status(pid, field):
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        return None
-
-
 def serve(binary, cfg):
-    p = g.start([binary, "serve", "-c", cfg], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
-    g.wait_port("http://127.0.0.1:19701/healthz")
+    p = g.serve(binary, cfg, 19701)
     time.sleep(1)
     return p
-
-
-def stop(p):
-    p.terminate()
-    p.wait(timeout=30)
-    g.procs.remove(p)
 
 
 def each_guard(builds, mock):
@@ -49,11 +32,11 @@ def each_guard(builds, mock):
             only = None if name in ("none", "all") else name
             cfg, key = g.rampart_config(f"mem-{label}-{name}", 19700, 19701, mock, name != "none", only=only)
             p = serve(binary, cfg)
-            start_rss = status(p.pid, "VmRSS")
+            start_rss = g.proc_status(p.pid, "VmRSS")
             g.wrk("http://127.0.0.1:19700/v1/chat/completions", key, 2, 16)
-            after = status(p.pid, "VmRSS")
+            after = g.proc_status(p.pid, "VmRSS")
             cells.append(f"{start_rss / 1024:.0f} / {after / 1024:.0f}")
-            stop(p)
+            g.stop(p)
         print(f"| {name} | " + " | ".join(cells) + " |", flush=True)
 
 
@@ -75,31 +58,27 @@ def main():
         for action in ("flag", "block"):
             cfg, key = g.rampart_config(f"mem-{label}-{action}", 19700, 19701, mock, True, injection=action)
             p = serve(binary, cfg)
-            start_rss = status(p.pid, "VmRSS")
+            start_rss = g.proc_status(p.pid, "VmRSS")
             threads = [0]
             done = threading.Event()
 
             def watch():
                 while not done.is_set():
-                    threads[0] = max(threads[0], status(p.pid, "Threads") or 0)
+                    threads[0] = max(threads[0], g.proc_status(p.pid, "Threads") or 0)
                     time.sleep(0.05)
             w = threading.Thread(target=watch)
             w.start()
             r = g.wrk("http://127.0.0.1:19700/v1/chat/completions", key, a.secs, a.connections)
             done.set()
             w.join()
-            peak, after = status(p.pid, "VmHWM"), status(p.pid, "VmRSS")
+            peak, after = g.proc_status(p.pid, "VmHWM"), g.proc_status(p.pid, "VmRSS")
             print(f"| {label} | {action} | {start_rss / 1024:.0f} MiB | {peak / 1024:.0f} MiB | {after / 1024:.0f} MiB "
                   f"| {threads[0]} | {r.get('rps', 0):,.0f} |", flush=True)
-            stop(p)
+            g.stop(p)
 
 
 if __name__ == "__main__":
     try:
         main()
     finally:
-        for p in g.procs:
-            try:
-                os.killpg(p.pid, 15)
-            except OSError:
-                pass
+        g.stop_all()

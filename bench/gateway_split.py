@@ -11,26 +11,13 @@ second is inside the first.
 Usage: python3 bench/gateway_split.py [--secs 20] [--rounds 3] [--rate 100]
 (the release build, target/release/rampart, and the load generator of bench/gateway.sh)
 """
-import argparse, os, signal, sys, urllib.request
+import argparse, os, sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import gateway as g  # noqa: E402
 
-
-def buckets(admin, name, label=""):
-    req = urllib.request.Request(f"http://127.0.0.1:{admin}/metrics", headers={"Authorization": "Bearer bench-admin"})
-    out = {}
-    for line in urllib.request.urlopen(req, timeout=5).read().decode().splitlines():
-        if line.startswith(name + "_bucket") and label in line:
-            le = line.split('le="')[1].split('"')[0]
-            out[float("inf") if le == "+Inf" else float(le)] = float(line.rsplit(" ", 1)[1])
-    return out
-
-
-def quantiles(before, after, ps=(0.5, 0.9, 0.99)):
-    d = [(le, after[le] - before.get(le, 0)) for le in sorted(after)]
-    total = d[-1][1] if d else 0
-    return [next((le * 1000 for le, c in d if total and c >= p * total), float("nan")) for p in ps]
+LAG = "rampart_audit_write_lag_seconds"
+PS = (0.5, 0.9, 0.99)
 
 
 def main():
@@ -45,29 +32,21 @@ def main():
     print("|---|---|---|---|---|")
     for sync in ("full", "normal"):
         cfg, key = g.rampart_config(f"split-{sync}", 19800, 19801, mock, True, sync=sync)
-        p = g.start([g.RAMPART, "serve", "-c", cfg], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
-        g.wait_port("http://127.0.0.1:19801/healthz")
+        p = g.serve(g.RAMPART, cfg, 19801)
         url = "http://127.0.0.1:19800/v1/chat/completions"
         g.loadgen(url, key, a.rate, 3)  # warm connections and caches
         for rnd in range(1, a.rounds + 1):
-            o0 = buckets(19801, "rampart_gateway_overhead_seconds", 'route="chat"')
-            l0 = buckets(19801, "rampart_audit_write_lag_seconds")
+            o0, l0 = g.metric_buckets(19801), g.metric_buckets(19801, LAG, "")
             r = g.loadgen(url, key, a.rate, a.secs)
-            o = quantiles(o0, buckets(19801, "rampart_gateway_overhead_seconds", 'route="chat"'))
-            lag = quantiles(l0, buckets(19801, "rampart_audit_write_lag_seconds"))
+            o = g.bucket_quantiles(o0, g.metric_buckets(19801), PS)
+            lag = g.bucket_quantiles(l0, g.metric_buckets(19801, LAG, ""), PS)
             show = lambda q: " / ".join(f"≤ {x:g}" for x in q)
             print(f"| {sync} | {rnd} | {r.get('p99_ms', float('nan')):.2f} | {show(o)} | {show(lag)} |", flush=True)
-        p.terminate()
-        p.wait(timeout=30)
-        g.procs.remove(p)
+        g.stop(p)
 
 
 if __name__ == "__main__":
     try:
         main()
     finally:
-        for p in g.procs:
-            try:
-                os.killpg(p.pid, signal.SIGTERM)
-            except OSError:
-                pass
+        g.stop_all()

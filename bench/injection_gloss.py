@@ -37,12 +37,12 @@ def main():
         src = f"{ROOT}/bench/out/injection/{s}.jsonl"
         rows = [json.loads(l) for l in open(src)]
         base = check(src)
+        glossed = [gloss(r["text"]) for r in rows]
         dst = os.path.join(OUT, f"{s}.jsonl")
         with open(dst, "w") as f:
-            for r in rows:
-                f.write(json.dumps({"text": gloss(r["text"])}) + "\n")
+            f.writelines(json.dumps({"text": t}) + "\n" for t in glossed)
         new = check(dst)
-        changed = sum(1 for r in rows if gloss(r["text"]) != r["text"])
+        changed = sum(1 for r, t in zip(rows, glossed) if t != r["text"])
         cs = {k: collections.Counter(tp=0, fn=0, fp=0, tn=0) for k in pooled}
         for r, b, n in zip(rows, base, new):
             for k, v in (("base", b["verdict"] == "injection"), ("new", bool(b["rules"]) or n["score"] >= thr)):

@@ -297,9 +297,9 @@ impl crate::audit::AuditObserver for Metrics {
 mod tests {
     use super::*;
 
-    /// The cumulative count of `metric{route="chat"}`'s bucket `le`.
-    fn bucket(text: &str, metric: &str, le: &str) -> u64 {
-        let head = format!("{metric}_bucket{{le=\"{le}\",route=\"chat\"}} ");
+    /// The cumulative count of series `metric{le="…"<labels>}`'s bucket `le`.
+    fn bucket(text: &str, metric: &str, labels: &str, le: &str) -> u64 {
+        let head = format!("{metric}_bucket{{le=\"{le}\"{labels}}} ");
         text.lines()
             .find_map(|l| l.strip_prefix(head.as_str()))
             .and_then(|v| v.trim().parse().ok())
@@ -316,12 +316,19 @@ mod tests {
             m.overhead.get_or_create(&chat).observe(secs);
         }
         let text = m.encode();
-        let name = "rampart_gateway_overhead_seconds";
+        let le = |b| {
+            bucket(
+                &text,
+                "rampart_gateway_overhead_seconds",
+                ",route=\"chat\"",
+                b,
+            )
+        };
         // 1.1, 1.9 and 2.8 ms each fall below a different bound between 1 and 3 ms.
-        assert_eq!(bucket(&text, name, "0.001"), 0);
-        assert_eq!(bucket(&text, name, "0.00125"), 1);
-        assert_eq!(bucket(&text, name, "0.002"), 2);
-        assert_eq!(bucket(&text, name, "0.003"), 3);
+        assert_eq!(
+            [le("0.001"), le("0.00125"), le("0.002"), le("0.003")],
+            [0, 1, 2, 3]
+        );
     }
 
     #[test]
@@ -332,13 +339,7 @@ mod tests {
             m.write_lag(secs);
         }
         let text = m.encode();
-        let le = |b: &str| {
-            let head = format!("rampart_audit_write_lag_seconds_bucket{{le=\"{b}\"}} ");
-            text.lines()
-                .find_map(|l| l.strip_prefix(head.as_str()))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or_else(|| panic!("no bucket {b} in\n{text}"))
-        };
-        assert_eq!((le("0.001"), le("0.00125"), le("0.002")), (0, 1, 2));
+        let le = |b| bucket(&text, "rampart_audit_write_lag_seconds", "", b);
+        assert_eq!([le("0.001"), le("0.00125"), le("0.002")], [0, 1, 2]);
     }
 }

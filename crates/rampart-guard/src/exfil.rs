@@ -196,7 +196,10 @@ static PATS: LazyLock<Vec<Pat>> = LazyLock::new(|| {
 });
 
 /// Compiles this module's expressions now rather than on first use (see [`crate::warm_up`]).
+/// A link's data is checked for secrets and personal data, so those compile with it.
 pub(crate) fn warm() {
+    crate::secrets::warm();
+    crate::pii::warm();
     LazyLock::force(&URL_IN_TEXT);
     LazyLock::force(&PATS);
 }

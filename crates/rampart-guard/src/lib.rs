@@ -46,15 +46,13 @@ pub const MAX_INPUT: usize = 4 << 20;
 /// Only what is named is compiled: each family's expressions hold 8–22 MiB once built, so a
 /// server with one guard should not carry the others.
 pub fn warm_up(only: &[Detector], model: Option<&injection::Model>) {
-    let has = |d| only.contains(&d);
-    if has(Detector::Secrets) || has(Detector::Exfil) {
-        secrets::warm();
-    }
-    if has(Detector::Pii) || has(Detector::Exfil) {
-        pii::warm();
-    }
-    if has(Detector::Exfil) {
-        exfil::warm();
+    for d in only {
+        match d {
+            Detector::Secrets => secrets::warm(),
+            Detector::Pii => pii::warm(),
+            Detector::Exfil => exfil::warm(),
+            Detector::Invisible => {}
+        }
     }
     if !only.is_empty() {
         let _ = Guards::default().check(WARM_SAMPLE, only);

@@ -30,22 +30,21 @@ static DNI: LazyLock<Option<Regex>> = LazyLock::new(|| re(r"\b([XYZ]?)(\d{7,8})-
 static PHONE: LazyLock<Option<Regex>> =
     LazyLock::new(|| re(r"(?:\+|\b00)?\(?\d{1,4}\)?(?:[ .\-]?\(?\d{1,5}\)?){1,5}[ .\-]?\d{2,5}\b"));
 
+/// Every expression of this module, for [`warm`] and [`compiled`].
+static ALL: [&LazyLock<Option<Regex>>; 9] = [
+    &EMAIL, &CARD, &IBAN, &IPV4, &IPV6, &SSN, &NINO, &DNI, &PHONE,
+];
+
 /// Compiles this module's expressions now rather than on first use (see [`crate::warm_up`]).
 pub(crate) fn warm() {
-    for re in [
-        &EMAIL, &CARD, &IBAN, &IPV4, &IPV6, &SSN, &NINO, &DNI, &PHONE,
-    ] {
+    ALL.into_iter().for_each(|re| {
         LazyLock::force(re);
-    }
+    });
 }
 
 /// Whether [`warm`] (or a first use) has compiled this module's expressions.
 pub(crate) fn compiled() -> bool {
-    [
-        &EMAIL, &CARD, &IBAN, &IPV4, &IPV6, &SSN, &NINO, &DNI, &PHONE,
-    ]
-    .into_iter()
-    .all(|re| LazyLock::get(re).is_some())
+    ALL.into_iter().all(|re| LazyLock::get(re).is_some())
 }
 
 /// Luhn checksum.
