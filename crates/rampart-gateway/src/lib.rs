@@ -186,7 +186,7 @@ pub async fn serve(
         admin_token,
         config_path: Some(config_path.to_path_buf()),
         drift: Default::default(),
-        deferred_slots: server::deferred_slots(),
+        guard_pool: Arc::new(server::GuardPool::new()?),
     });
 
     if !public_addr.ip().is_loopback() && tls.is_none() {
