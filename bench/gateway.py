@@ -120,10 +120,6 @@ def proc_status(pid, field):
         return None
 
 
-def rss_kb(pid):
-    return proc_status(pid, "VmRSS")
-
-
 def serve(binary, cfg, admin):
     """`binary serve -c cfg`, once its admin port answers."""
     p = start([binary, "serve", "-c", cfg], env={"RAMPART_ADMIN_TOKEN": "bench-admin", "RAMPART_LOG": "warn"})
@@ -370,7 +366,7 @@ litellm_settings:
                              "--secs", str(a.soak)], stdout=subprocess.PIPE, text=True)
     t0 = time.time()
     while soak.poll() is None:
-        samples.append((round(time.time() - t0), rss_kb(gw1.pid)))
+        samples.append((round(time.time() - t0), proc_status(gw1.pid, "VmRSS")))
         time.sleep(max(1, a.soak / 30))
     soak_out = json.loads(soak.stdout.read().strip().splitlines()[-1])
     res["soak"] = {"secs": a.soak, "rss_kb": samples, "load": soak_out}

@@ -13,6 +13,7 @@ pub mod config;
 pub mod counters;
 pub mod error;
 pub mod extraction;
+pub mod guard_pool;
 pub mod guards;
 pub mod keys;
 pub mod metrics;
@@ -186,7 +187,7 @@ pub async fn serve(
         admin_token,
         config_path: Some(config_path.to_path_buf()),
         drift: Default::default(),
-        guard_pool: Arc::new(server::GuardPool::new()?),
+        guard_pool: guard_pool::GuardPool::new()?,
     });
 
     if !public_addr.ip().is_loopback() && tls.is_none() {
