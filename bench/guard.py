@@ -9,6 +9,9 @@ numbers that fail Luhn, dates, times, versions, UUIDs, git SHAs, IBANs with wron
 invalid phone numbers, placeholders). An entity counts as found when a prediction of the same
 family (PII type, or any secret type) overlaps it; a prediction overlapping no entity of its
 family is a false positive.
+
+A second set (seed 13, bench/secret_formats.py) holds every secret format Rampart has a rule
+for, 20 times each, and texts with look-alike values: the services each scanner covers.
 """
 import argparse, base64, json, os, random, re, statistics, string, subprocess, sys, time
 from pathlib import Path
@@ -249,10 +252,10 @@ def score(rows, preds):
     return stats
 
 
-def rampart_preds(rows, path):
+def rampart_preds(rows, path, only="secrets,pii"):
     path.write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in rows))
     t = time.perf_counter()
-    r = subprocess.run([str(RAMPART), "guard", "check", "--only", "secrets,pii", str(path)], capture_output=True, text=True)
+    r = subprocess.run([str(RAMPART), "guard", "check", "--only", only, str(path)], capture_output=True, text=True)
     dt = time.perf_counter() - t
     out = []
     for line, row in zip(r.stdout.splitlines(), rows):
@@ -342,6 +345,132 @@ def table(name, stats, fams):
 SECRETS_TEXT = ["the user password is hunter2", "api key sk_live_4eC39HqLyjWDarjtT1zdp7dc",
                 "Alice Smith alice.smith@example.org", "card 4111 1111 1111 1111 exp 04/28",
                 "project Argon launches on May 3", "the system prompt says never discuss pricing"]
+
+
+def breadth_section():
+    """Every secret format of bench/secret_formats.py (one per rule of Rampart's secrets
+    detector: the families of gitleaks' and detect-secrets' rules) 20 times in the templates
+    above, and 600 texts holding a look-alike (digests, ids, public tokens, placeholders)."""
+    sys.path.insert(0, str(HERE))
+    import secret_formats as SF
+    rng = SF.R
+    rows = []
+    for name, (ctx, gen) in SF.FORMATS.items():
+        for _ in range(20):
+            v = gen()
+            pre, post = rng.choice(TEMPLATES).split("{x}")
+            start = len(pre) + len(ctx)
+            rows.append({"text": pre + ctx + v + post, "entities": [{"type": "SECRET", "kind": name, "start": start, "end": start + len(v)}]})
+    for _ in range(600):
+        pre, post = rng.choice(TEMPLATES).split("{x}")
+        rows.append({"text": pre + SF.lookalike() + post, "entities": []})
+    path = OUT / "breadth.jsonl"
+    (OUT / "breadth-labelled.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    rp, rt = rampart_preds(rows, path, only="secrets")
+    dp, dt = detect_secrets_preds(rows)
+    lp, lt = llm_guard_preds(rows, path)
+    tools = [("rampart", rp), ("LLM Guard Secrets", lp), ("detect-secrets 1.5", dp)]
+    n_pos = sum(1 for r in rows if r["entities"])
+    n_neg = len(rows) - n_pos
+    out = ["", "## Provider breadth (generated, seed 13)", "",
+           f"{len(SF.FORMATS)} secret formats (every rule of the secrets detector: cloud, source hosting and CI, package registries, AI services, chat, payments, monitoring, key material, credentials in URLs) × 20 texts = {n_pos} secrets, and {n_neg} texts holding a look-alike (commit SHAs, UUIDs, image digests, npm and Go checksums, Mapbox public tokens, documentation placeholders, tracking links, parcel numbers, local default credentials, data URIs, build ids). Secrets only (`--only secrets`). The formats are the ones Rampart's rules were written from, so its recall here shows that every rule matches its format, not how it does on formats it lacks; what the set measures is the peers' coverage of the same services and every tool's false positives on look-alikes.", "",
+           "| tool | formats fully found | recall | precision | FP on look-alike texts | FP elsewhere in secret texts | wall s | × rampart |", "|---|---|---|---|---|---|---|---|"]
+    per = {}
+    for name, preds in tools:
+        tp = fn = fp_neg = fp_pos = 0
+        for row, ps in zip(rows, preds):
+            ps = [(a, b) for f, a, b in ps if f == "SECRET"]
+            for e in row["entities"]:
+                hit = any(a < e["end"] and e["start"] < b for a, b in ps)
+                tp += hit
+                fn += not hit
+                per.setdefault(e["kind"], {}).setdefault(name, [0, 0])[0 if hit else 1] += 1
+            stray = [1 for a, b in ps if not any(a < e["end"] and e["start"] < b for e in row["entities"])]
+            if row["entities"]:
+                fp_pos += len(stray)
+            else:
+                fp_neg += len(stray)
+        full = sum(1 for k in per if per[k][name][1] == 0)
+        prec = tp / max(1, tp + fp_neg + fp_pos)
+        t = dict(zip(["rampart", "LLM Guard Secrets", "detect-secrets 1.5"], [rt, lt, dt]))[name]
+        out.append(f"| {name} | {full} of {len(per)} | {tp / max(1, tp + fn):.3f} | {prec:.3f} | {fp_neg} | {fp_pos} | {t:.2f} | {t / rt:.1f} |")
+    out += ["", "Recall by format (20 each):", "", "| format (rampart rule) | rampart | LLM Guard Secrets | detect-secrets 1.5 |", "|---|---|---|---|"]
+    for k, v in per.items():
+        out.append(f"| {k} | " + " | ".join(f"{v[n][0] / 20:.2f}" for n, _ in tools) + " |")
+    return out
+
+
+def national_id_section():
+    """Eighteen national identifiers (bench/national_ids.py): 30 valid numbers of each after
+    the words that name them, the same numbers bare (for the formats Rampart reads without
+    a name), 10 with a broken check per format that has one, and 300 texts with other
+    numbers (orders, phones, dates, amounts). Rampart against Presidio's recognizers for the
+    twelve of these formats it has."""
+    sys.path.insert(0, str(HERE))
+    import national_ids as NI
+    from presidio_analyzer import predefined_recognizers as P
+    rng = NI.R
+    presidio = {"CA_SIN": P.CaSinRecognizer, "DE_TAX_ID": P.DeTaxIdRecognizer, "FI_HETU": P.FiPersonalIdentityCodeRecognizer,
+                "IN_AADHAAR": P.InAadhaarRecognizer, "IN_PAN": P.InPanRecognizer, "IT_FISCAL_CODE": P.ItFiscalCodeRecognizer,
+                "KR_RRN": P.KrRrnRecognizer, "UK_NHS": P.NhsRecognizer, "PL_PESEL": P.PlPeselRecognizer,
+                "SE_PERSONNUMMER": P.SePersonnummerRecognizer, "SG_NRIC": P.SgFinRecognizer, "US_ITIN": P.UsItinRecognizer}
+    recs = {k: v() for k, v in presidio.items()}
+    rows = []
+    named_only = {"PL_PESEL", "NL_BSN", "DE_TAX_ID", "UK_NHS", "CA_SIN"}
+    for kind, (words, gen) in NI.IDS.items():
+        for i in range(30):
+            v = gen()
+            pre, post = rng.choice(TEMPLATES).split("{x}")
+            lead = words if i < 20 or kind in named_only else ""
+            start = len(pre) + len(lead)
+            rows.append({"text": pre + lead + v + post, "kind": kind, "named": bool(lead), "start": start, "end": start + len(v)})
+        if kind not in ("IN_PAN", "US_ITIN", "KR_RRN"):
+            for _ in range(10):
+                pre, post = rng.choice(TEMPLATES).split("{x}")
+                rows.append({"text": pre + words + NI.invalid(kind) + post, "kind": None, "neg": "broken check"})
+    for _ in range(300):
+        pre, post = rng.choice(TEMPLATES).split("{x}")
+        rows.append({"text": pre + negative() + post, "kind": None, "neg": "other numbers"})
+    path = OUT / "national-ids.jsonl"
+    path.write_text("".join(json.dumps({"text": r["text"]}) + "\n" for r in rows))
+    (OUT / "national-ids-labelled.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    t = time.perf_counter()
+    r = subprocess.run([str(RAMPART), "guard", "check", "--only", "pii", str(path)], capture_output=True, text=True)
+    rt = time.perf_counter() - t
+    ours = set(NI.IDS)
+    rp = [[(f["type"], f["start_char"], f["end_char"]) for f in json.loads(l)["findings"] if f["type"] in ours] for l in r.stdout.splitlines()]
+    t = time.perf_counter()
+    pp = []
+    for row in rows:
+        ps = []
+        for kind, rec in recs.items():
+            for x in rec.analyze(row["text"], rec.supported_entities, None):
+                ps.append((kind, x.start, x.end))
+        pp.append(ps)
+    pt = time.perf_counter() - t
+    out = ["", "## National identifiers (generated, seed 17)", "",
+           f"{len(NI.IDS)} formats × 30 valid numbers (20 after the words that name them, 10 bare; all 30 named for PESEL, BSN, German tax id, NHS number and Canadian SIN, which Rampart reads only when named), 10 numbers with a broken check for each format that has a check, and 300 texts with other numbers (order, tracking and card-like numbers failing Luhn, dates, versions, prices, invalid phones, UUIDs, SHAs). Presidio's recognizers called directly (every result counts, whatever its score); it has 12 of these formats. `--only pii` for Rampart, national-id types only.", "",
+           "| format | rampart recall named / bare | Presidio recall named / bare |", "|---|---|---|"]
+    def rec(preds, kind, named):
+        sel = [(row, ps) for row, ps in zip(rows, preds) if row["kind"] == kind and row["named"] == named]
+        if not sel:
+            return "–"
+        hit = sum(any(k == kind and a < row["end"] and row["start"] < b for k, a, b in ps) for row, ps in sel)
+        return f"{hit / len(sel):.2f}"
+    for kind in NI.IDS:
+        pcell = f"{rec(pp, kind, True)} / {rec(pp, kind, False)}" if kind in presidio else "no recognizer"
+        out.append(f"| {kind} | {rec(rp, kind, True)} / {rec(rp, kind, False)} | {pcell} |")
+    out += ["", "| tool | recall, its formats | flagged: broken checks | flagged: other numbers | flagged inside a valid number's text, elsewhere | wall s | × rampart |", "|---|---|---|---|---|---|---|"]
+    for name, preds, kinds, tt in (("rampart", rp, set(NI.IDS), rt), ("Presidio (12 recognizers)", pp, set(presidio), pt)):
+        pos = [(row, ps) for row, ps in zip(rows, preds) if row["kind"] in kinds]
+        hit = sum(any(k == row["kind"] and a < row["end"] and row["start"] < b for k, a, b in ps) for row, ps in pos)
+        bad = sum(1 for row, ps in zip(rows, preds) if row.get("neg") == "broken check" and ps)
+        nb = sum(1 for row in rows if row.get("neg") == "broken check")
+        other = sum(1 for row, ps in zip(rows, preds) if row.get("neg") == "other numbers" and ps)
+        no = sum(1 for row in rows if row.get("neg") == "other numbers")
+        stray = sum(1 for row, ps in zip(rows, preds) if row["kind"] for k, a, b in ps if not (a < row["end"] and row["start"] < b))
+        out.append(f"| {name} | {hit / len(pos):.3f} ({hit} of {len(pos)}) | {bad} of {nb} | {other} of {no} | {stray} | {tt:.2f} | {tt / rt:.1f} |")
+    return out
 
 
 def exfil_payloads(rng, text):
@@ -593,6 +722,8 @@ def main():
     out += ["", "| tool | wall s for the set | µs per text | × rampart |", "|---|---|---|---|"]
     for name, t in [("rampart guard check (one process, incl. start-up)", rt), ("presidio pattern recognizers (in-process)", pt), ("LLM Guard Secrets scanner (in-process, import excluded)", lt), ("detect-secrets scan_file (in-process)", dt)]:
         out.append(f"| {name} | {t:.3f} | {t / a.n * 1e6:.0f} | {t / rt:.1f} |")
+    out += breadth_section()
+    out += national_id_section()
     out += exfil_section()
     text = "\n".join(out) + "\n"
     print(text)

@@ -7,6 +7,7 @@
 //! Training is deterministic (a fixed-seed shuffle, sequential updates in `f32`), so
 //! [`train`] on the same data gives the same model bytes.
 
+use crate::gate::Gate;
 use crate::text::invisible;
 use crate::text::percent_decode;
 use regex::Regex;
@@ -690,84 +691,15 @@ static RULES: LazyLock<Vec<(&'static str, Vec<Regex>)>> = LazyLock::new(|| {
         .collect()
 });
 
-/// Which of [`RULES`]' expressions can match a text, found in one pass over it: every match
-/// of most expressions starts with one of a finite set of literals (their prefixes, as
-/// `regex-syntax` extracts them), so one Aho-Corasick search for all those literals tells
-/// which expressions are worth running (or their suffixes, where those are longer). The
-/// rest, whose matches can start and end anywhere, always run. Running 114 expressions one
-/// by one cost about 100 ns each in setup alone on a 1 KB prompt, where most have nothing
-/// to find; the result is the same, since a skipped expression has no match. Expressions
-/// are numbered in [`RULES`] order, rule by rule.
-struct Gate {
-    /// Literal prefixes or suffixes of the gated expressions.
-    literals: Option<aho_corasick::AhoCorasick>,
-    /// For each literal, the expressions that it opens.
-    opens: Vec<Vec<usize>>,
-    /// Expressions that always run.
-    always: Vec<usize>,
-}
-
+/// Which of [`RULES`]' expressions can match a text (see [`crate::gate`]). Expressions are
+/// numbered in [`RULES`] order, rule by rule.
 static GATE: LazyLock<Gate> = LazyLock::new(|| {
-    let mut literals: Vec<Vec<u8>> = Vec::new();
-    let mut index: std::collections::HashMap<Vec<u8>, usize> = std::collections::HashMap::new();
-    let mut opens: Vec<Vec<usize>> = Vec::new();
-    let mut always = Vec::new();
-    let sources = RULES
-        .iter()
-        .flat_map(|(_, res)| res.iter().map(Regex::as_str));
-    for (id, source) in sources.enumerate() {
-        let Some(lits) = gate_literals(source) else {
-            always.push(id);
-            continue;
-        };
-        for l in lits {
-            let at = *index.entry(l.clone()).or_insert_with(|| {
-                literals.push(l);
-                opens.push(Vec::new());
-                opens.len() - 1
-            });
-            opens.get_mut(at).into_iter().for_each(|o| o.push(id));
-        }
-    }
-    let searcher = aho_corasick::AhoCorasick::builder()
-        .match_kind(aho_corasick::MatchKind::Standard)
-        .build(&literals);
-    match searcher {
-        Ok(a) => Gate {
-            literals: Some(a),
-            opens,
-            always,
-        },
-        // Without the searcher every expression runs: slower, the same answers.
-        Err(_) => Gate {
-            literals: None,
-            opens: Vec::new(),
-            always: (0..RULES.iter().map(|(_, res)| res.len()).sum()).collect(),
-        },
-    }
+    Gate::new(
+        RULES
+            .iter()
+            .flat_map(|(_, res)| res.iter().map(Regex::as_str)),
+    )
 });
-
-/// The literals every match of `source` starts with, or ends with, whichever set has the
-/// longer shortest literal (the shorter a literal, the more texts it opens the expression
-/// on); `None` where neither is a finite set of non-empty literals.
-fn gate_literals(source: &str) -> Option<Vec<Vec<u8>>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let hir = regex_syntax::parse(source).ok()?;
-    [ExtractKind::Prefix, ExtractKind::Suffix]
-        .into_iter()
-        .filter_map(|kind| {
-            let seq = Extractor::new().kind(kind).extract(&hir);
-            let lits: Vec<Vec<u8>> = seq
-                .literals()?
-                .iter()
-                .map(|l| l.as_bytes().to_vec())
-                .collect();
-            let shortest = lits.iter().map(Vec::len).min()?;
-            (shortest > 0).then_some((shortest, lits))
-        })
-        .max_by_key(|(shortest, _)| *shortest)
-        .map(|(_, lits)| lits)
-}
 
 /// The top-level alternatives of a regular expression (`a|(b|c)|d` gives `a`, `(b|c)`,
 /// `d`), read from `regex-syntax`'s parse of it; the whole expression where it does not parse
@@ -813,18 +745,7 @@ pub(crate) fn compiled() -> bool {
 
 /// Names of the rules that match normalised text `n`.
 pub fn rule_hits(n: &str) -> Vec<&'static str> {
-    let gate = &*GATE;
-    let mut run = vec![false; RULES.iter().map(|(_, res)| res.len()).sum()];
-    let literals = gate.literals.as_ref();
-    let opened = literals
-        .into_iter()
-        .flat_map(|a| a.find_overlapping_iter(n))
-        .flat_map(|m| gate.opens.get(m.pattern().as_usize()).into_iter().flatten());
-    for &id in gate.always.iter().chain(opened) {
-        if let Some(x) = run.get_mut(id) {
-            *x = true;
-        }
-    }
+    let run = GATE.open(n);
     hits_where(n, |id| run.get(id).copied().unwrap_or(true))
 }
 

@@ -23,8 +23,10 @@
 
 pub mod drift;
 pub mod exfil;
+mod gate;
 pub mod injection;
 pub mod leak;
+mod national_ids;
 pub mod pii;
 pub mod redact;
 pub mod secrets;
@@ -280,6 +282,17 @@ pub mod fuzzing {
             let out = apply(&text, &f, a, b"k", &mut v);
             let _ = v.restore(&out);
         }
+        // The secret rules' gate answers as running every rule does.
+        assert_eq!(
+            crate::secrets::find(&text),
+            crate::secrets::ungated_find(&text),
+            "secret gate"
+        );
+        assert_eq!(
+            crate::national_ids::find(&text),
+            crate::national_ids::ungated_find(&text),
+            "national id gate"
+        );
         // The injection detector: normalisation, decoding of hidden text, rules, windows.
         if let Some(m) = MODEL.as_ref() {
             let v = crate::injection::classify(m, &text);

@@ -1,7 +1,7 @@
 //! Personal data: e-mail addresses, phone numbers (validated against numbering-plan metadata,
 //! not any run of digits), payment cards (Luhn and issuer ranges), IBANs (length per country
 //! and mod-97), IP addresses, and national identifiers with their check rules (US SSN, UK
-//! National Insurance number, Spanish DNI/NIE).
+//! National Insurance number, Spanish DNI/NIE here; eighteen more in `national_ids`).
 
 use crate::{Detector, Finding, finding};
 use regex::Regex;
@@ -40,11 +40,12 @@ pub(crate) fn warm() {
     ALL.into_iter().for_each(|re| {
         LazyLock::force(re);
     });
+    crate::national_ids::warm();
 }
 
 /// Whether [`warm`] (or a first use) has compiled this module's expressions.
 pub(crate) fn compiled() -> bool {
-    ALL.into_iter().all(|re| LazyLock::get(re).is_some())
+    ALL.into_iter().all(|re| LazyLock::get(re).is_some()) && crate::national_ids::compiled()
 }
 
 /// Luhn checksum.
@@ -318,6 +319,12 @@ fn looks_like_date_or_version(s: &str) -> bool {
 pub fn find(t: &str) -> Vec<Finding> {
     let mut out = Vec::new();
     let mut push = |kind, rule, r| out.push(finding(kind, Detector::Pii, rule, r));
+    // A national identifier named just before it ("身份证号 3875…") comes first, so that where
+    // it also reads as a card or phone number of the same length, the name decides.
+    let ids = crate::national_ids::find(t);
+    for (kind, rule, r, _) in ids.iter().filter(|h| h.3) {
+        push(kind, rule, *r);
+    }
     if let Some(re) = EMAIL.as_ref() {
         for m in re.find_iter(t) {
             push("EMAIL", "email", (m.start(), m.end()));
@@ -403,6 +410,9 @@ pub fn find(t: &str) -> Vec<Finding> {
                 push("ES_DNI", "es-dni-nie", (m.start(), m.end()));
             }
         }
+    }
+    for (kind, rule, r, _) in ids.iter().filter(|h| !h.3) {
+        push(kind, rule, *r);
     }
     if let Some(re) = PHONE.as_ref() {
         for m in re.find_iter(t) {

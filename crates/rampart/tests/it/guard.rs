@@ -200,6 +200,58 @@ fn invisible_text_is_reported_and_removed() {
 }
 
 #[test]
+fn provider_tokens_beyond_the_big_clouds_are_found_and_redacted() {
+    // Made-up values in the formats of AI, CI, chat and infrastructure services, one per line.
+    let input = [
+        "DATABRICKS_TOKEN=dapif5b865a07260c0f016992d662326a1e5",
+        "groq: 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",
+        "bot 218452132:AAR6woJKTiAQfqZF8d6Ui6ollBowXSLFqEf replies",
+        "AZURE_CLIENT_SECRET=THF7Q~xbQCwdhzRKqQMYejZF67fOwszW.tWeYrK1",
+        "git clone https://deploy:LKDORekOePupou@git.corp.internal/app.git",
+        "hook https://discord.com/api/webhooks/593540960114581077/gg27f_IsWJOLzIJiINv65M1jH0V8FnN7WB7_jh4wq9eMfWHIJfo92EObsMCR4i8sp_ff",
+        "AGE-SECRET-KEY-105CT2TAF3G0DACKCNWG3UCXP56NQDHJJN8AENZJX9RU7PYNGS5NL9QD0M2",
+        "git clone https://deploy:changeme@git.corp.internal/app.git",
+    ]
+    .join("\n");
+    let (code, out, _) = run(&["guard", "check", "--only", "secrets", "--lines"], &input);
+    assert_eq!(code, 1, "findings exit 1");
+    let types: Vec<Vec<String>> = lines(&out)
+        .iter()
+        .map(|v| {
+            v["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|f| f["type"].as_str().unwrap().to_string())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        types,
+        [
+            vec!["DATABRICKS_TOKEN"],
+            vec!["GROQ_API_KEY"],
+            vec!["TELEGRAM_BOT_TOKEN"],
+            vec!["AZURE_CLIENT_SECRET"],
+            vec!["BASIC_AUTH"],
+            vec!["DISCORD_WEBHOOK"],
+            vec!["AGE_SECRET_KEY"],
+            vec![],
+        ]
+    );
+    assert!(!out.contains("dapi") && !out.contains("gsk_"), "{out}");
+    let (_, out, _) = run(&["guard", "redact", "--only", "secrets", "--lines"], &input);
+    let red: Vec<&str> = out.lines().collect();
+    assert_eq!(red[0], "DATABRICKS_TOKEN=[DATABRICKS_TOKEN]");
+    assert_eq!(red[2], "bot [TELEGRAM_BOT_TOKEN] replies");
+    assert_eq!(red[4], "git clone [BASIC_AUTH]/app.git");
+    assert_eq!(
+        red[7],
+        "git clone https://deploy:changeme@git.corp.internal/app.git"
+    );
+}
+
+#[test]
 fn redact_actions() {
     let t = r#"{"text": "mail bob@example.com, card 4111 1111 1111 1111", "id": 7}"#;
     let (code, out, _) = run(&["guard", "redact"], t);
