@@ -405,18 +405,19 @@ def national_id_section():
     the words that name them, the same numbers bare (for the formats Rampart reads without
     a name), 10 with a broken check per format that has one, and 300 texts with other
     numbers (orders, phones, dates, amounts). Rampart against Presidio's recognizers for the
-    twelve of these formats it has."""
+    formats it has."""
     sys.path.insert(0, str(HERE))
     import national_ids as NI
     from presidio_analyzer import predefined_recognizers as P
     rng = NI.R
-    presidio = {"CA_SIN": P.CaSinRecognizer, "DE_TAX_ID": P.DeTaxIdRecognizer, "FI_HETU": P.FiPersonalIdentityCodeRecognizer,
+    presidio = {"TR_NATIONAL_ID": P.TrNationalIdRecognizer, "ZA_ID": P.ZaIdNumberRecognizer, "AU_TFN": P.AuTfnRecognizer,
+                "AU_MEDICARE": P.AuMedicareRecognizer, "CA_SIN": P.CaSinRecognizer, "DE_TAX_ID": P.DeTaxIdRecognizer, "FI_HETU": P.FiPersonalIdentityCodeRecognizer,
                 "IN_AADHAAR": P.InAadhaarRecognizer, "IN_PAN": P.InPanRecognizer, "IT_FISCAL_CODE": P.ItFiscalCodeRecognizer,
                 "KR_RRN": P.KrRrnRecognizer, "UK_NHS": P.NhsRecognizer, "PL_PESEL": P.PlPeselRecognizer,
                 "SE_PERSONNUMMER": P.SePersonnummerRecognizer, "SG_NRIC": P.SgFinRecognizer, "US_ITIN": P.UsItinRecognizer}
     recs = {k: v() for k, v in presidio.items()}
     rows = []
-    named_only = {"PL_PESEL", "NL_BSN", "DE_TAX_ID", "UK_NHS", "CA_SIN"}
+    named_only = {"PL_PESEL", "NL_BSN", "DE_TAX_ID", "UK_NHS", "CA_SIN", "TR_NATIONAL_ID", "AU_TFN", "AU_MEDICARE"}
     for kind, (words, gen) in NI.IDS.items():
         for i in range(30):
             v = gen()
@@ -424,7 +425,9 @@ def national_id_section():
             lead = words if i < 20 or kind in named_only else ""
             start = len(pre) + len(lead)
             rows.append({"text": pre + lead + v + post, "kind": kind, "named": bool(lead), "start": start, "end": start + len(v)})
-        if kind not in ("IN_PAN", "US_ITIN", "KR_RRN"):
+        # No check to break: PAN and ITIN are formats, Korean numbers since 2020 have none, and
+        # a Medicare number's last digit is its issue number.
+        if kind not in ("IN_PAN", "US_ITIN", "KR_RRN", "AU_MEDICARE"):
             for _ in range(10):
                 pre, post = rng.choice(TEMPLATES).split("{x}")
                 rows.append({"text": pre + words + NI.invalid(kind) + post, "kind": None, "neg": "broken check"})
@@ -449,7 +452,7 @@ def national_id_section():
         pp.append(ps)
     pt = time.perf_counter() - t
     out = ["", "## National identifiers (generated, seed 17)", "",
-           f"{len(NI.IDS)} formats × 30 valid numbers (20 after the words that name them, 10 bare; all 30 named for PESEL, BSN, German tax id, NHS number and Canadian SIN, which Rampart reads only when named), 10 numbers with a broken check for each format that has a check, and 300 texts with other numbers (order, tracking and card-like numbers failing Luhn, dates, versions, prices, invalid phones, UUIDs, SHAs). Presidio's recognizers called directly (every result counts, whatever its score); it has 12 of these formats. `--only pii` for Rampart, national-id types only.", "",
+           f"{len(NI.IDS)} formats × 30 valid numbers (20 after the words that name them, 10 bare; all 30 named for PESEL, BSN, German tax id, NHS number, Canadian SIN, Turkish id, Australian TFN and Medicare number, which Rampart reads only when named), 10 numbers with a broken check for each format that has a check, and 300 texts with other numbers (order, tracking and card-like numbers failing Luhn, dates, versions, prices, invalid phones, UUIDs, SHAs). Presidio's recognizers called directly (every result counts, whatever its score); it has {len(presidio)} of these formats. `--only pii` for Rampart, national-id types only.", "",
            "| format | rampart recall named / bare | Presidio recall named / bare |", "|---|---|---|"]
     def rec(preds, kind, named):
         sel = [(row, ps) for row, ps in zip(rows, preds) if row["kind"] == kind and row["named"] == named]
@@ -461,7 +464,7 @@ def national_id_section():
         pcell = f"{rec(pp, kind, True)} / {rec(pp, kind, False)}" if kind in presidio else "no recognizer"
         out.append(f"| {kind} | {rec(rp, kind, True)} / {rec(rp, kind, False)} | {pcell} |")
     out += ["", "| tool | recall, its formats | flagged: broken checks | flagged: other numbers | flagged inside a valid number's text, elsewhere | wall s | × rampart |", "|---|---|---|---|---|---|---|"]
-    for name, preds, kinds, tt in (("rampart", rp, set(NI.IDS), rt), ("Presidio (12 recognizers)", pp, set(presidio), pt)):
+    for name, preds, kinds, tt in (("rampart", rp, set(NI.IDS), rt), (f"Presidio ({len(presidio)} recognizers)", pp, set(presidio), pt)):
         pos = [(row, ps) for row, ps in zip(rows, preds) if row["kind"] in kinds]
         hit = sum(any(k == row["kind"] and a < row["end"] and row["start"] < b for k, a, b in ps) for row, ps in pos)
         bad = sum(1 for row, ps in zip(rows, preds) if row.get("neg") == "broken check" and ps)

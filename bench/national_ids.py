@@ -199,6 +199,33 @@ def curp():
     return s + str((10 - tot % 10) % 10)
 
 
+def tc_kimlik():
+    d = [R.randint(1, 9)] + [R.randint(0, 9) for _ in range(8)]
+    d.append(((d[0] + d[2] + d[4] + d[6] + d[8]) * 7 - (d[1] + d[3] + d[5] + d[7])) % 10)
+    d.append(sum(d) % 10)
+    return "".join(map(str, d))
+
+
+def za_id():
+    y, m, d = date(1940, 2015)
+    s = f"{y % 100:02d}{m:02d}{d:02d}" + dig(4) + str(R.choice([0, 1])) + "8"
+    return s + luhn_digit(s)
+
+
+def tfn():
+    w = [1, 4, 3, 7, 5, 8, 6, 9, 10]
+    while True:
+        s = dig(9)
+        if sum(int(a) * b for a, b in zip(s, w)) % 11 == 0:
+            return f"{s[:3]} {s[3:6]} {s[6:]}"
+
+
+def medicare():
+    s = str(R.randint(2, 6)) + dig(7)
+    s += str(sum(int(a) * b for a, b in zip(s, [1, 3, 7, 9, 1, 3, 7, 9])) % 10) + str(R.randint(1, 9))
+    return f"{s[:4]} {s[4:9]} {s[9]}"
+
+
 # type -> (words before it, generator)
 IDS = {
     "IN_AADHAAR": ("Aadhaar ", aadhaar),
@@ -219,6 +246,10 @@ IDS = {
     "US_ITIN": ("ITIN ", itin),
     "UK_NHS": ("NHS number ", nhs),
     "MX_CURP": ("CURP ", curp),
+    "TR_NATIONAL_ID": ("TC Kimlik No: ", tc_kimlik),
+    "ZA_ID": ("ID number ", za_id),
+    "AU_TFN": ("TFN ", tfn),
+    "AU_MEDICARE": ("Medicare ", medicare),
 }
 
 

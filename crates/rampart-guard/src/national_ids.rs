@@ -1,9 +1,10 @@
 //! National identifiers beyond the US, UK and Spanish ones of [`crate::pii`]: each a format
 //! and the check its issuer defines (Verhoeff, mod 11, mod 97, ISO 7064, Luhn, check
 //! letters), and a valid date where the number holds one. Numbers that are only a run of
-//! digits (a Polish PESEL, a Dutch BSN, a German tax id, an NHS number, a Canadian SIN, an
-//! ungrouped Aadhaar or CPF) pass one check in ten or so by chance, so they count only after
-//! a word that names them ("PESEL", "BSN", "Steuer-ID", …) shortly before.
+//! digits (a Polish PESEL, a Dutch BSN, a German tax id, an NHS number, a Canadian SIN, a
+//! Turkish id, an Australian TFN or Medicare number, an ungrouped Aadhaar or CPF) pass their
+//! check about one time in ten by chance, so they count only after a word that names them
+//! ("PESEL", "BSN", "Steuer-ID", …) shortly before.
 
 use crate::gate::Gate;
 use regex::Regex;
@@ -378,6 +379,54 @@ fn nhs(s: &str) -> bool {
     check != 10 && d.get(9) == Some(&check)
 }
 
+/// Türkiye's T.C. Kimlik number: no leading zero, a tenth digit from the odd and even
+/// positions, an eleventh from the sum of the first ten.
+fn tc_kimlik(s: &str) -> bool {
+    let d = digits(s);
+    if d.len() != 11 || d.first() == Some(&0) {
+        return false;
+    }
+    let at = |i: usize| d.get(i).copied().unwrap_or(0);
+    let odd = at(0) + at(2) + at(4) + at(6) + at(8);
+    let even = at(1) + at(3) + at(5) + at(7);
+    let tenth = (odd * 7 + 10 * 9 - even) % 10;
+    let eleventh = d.iter().take(10).sum::<u32>() % 10;
+    tenth == at(9) && eleventh == at(10)
+}
+
+/// South Africa's identity number: a birth date, a citizenship digit (0, 1 or 2), and Luhn
+/// over the thirteen digits.
+fn za_id(s: &str) -> bool {
+    let d = digits(s);
+    if d.len() != 13 || !matches!(d.get(10), Some(0..=2)) {
+        return false;
+    }
+    let (yy, mm, dd) = (two(&d, 0), two(&d, 2), two(&d, 4));
+    (date_ok(1900 + yy, mm, dd) || date_ok(2000 + yy, mm, dd)) && luhn(&d)
+}
+
+/// Australia's tax file number: eight or nine digits whose weighted sum (1 4 3 7 5 8 6 9 10)
+/// is a multiple of 11.
+fn tfn(s: &str) -> bool {
+    let d = digits(s);
+    let w: &[u32] = if d.len() == 9 {
+        &[1, 4, 3, 7, 5, 8, 6, 9, 10]
+    } else {
+        &[10, 7, 8, 4, 6, 3, 5, 1]
+    };
+    matches!(d.len(), 8 | 9) && one_separator(s) && weighted(&d, w).is_multiple_of(11)
+}
+
+/// Australia's Medicare card number: first digit 2-6, a check digit (weights 1 3 7 9 1 3 7
+/// 9, mod 10) in ninth place, then the issue number (and the person's position on the card).
+fn medicare(s: &str) -> bool {
+    let d = digits(s);
+    matches!(d.len(), 10 | 11)
+        && matches!(d.first(), Some(2..=6))
+        && one_separator(s)
+        && weighted(&d, &[1, 3, 7, 9, 1, 3, 7, 9]) % 10 == d.get(8).copied().unwrap_or(99)
+}
+
 /// Mexico's CURP: a birth date and a check digit over the first 17 characters (Ñ, written
 /// as X in the code, has its own value in the alphabet).
 fn curp(s: &str) -> bool {
@@ -584,6 +633,34 @@ static IDS: LazyLock<Vec<Id>> = LazyLock::new(|| {
             r"\b\d{3}[ \-]?\d{3}[ \-]?\d{4}\b",
             nhs,
             (&["nhs"], true),
+        ),
+        id(
+            "TR_NATIONAL_ID",
+            "tr-tc-kimlik",
+            r"\b[1-9]\d{10}\b",
+            tc_kimlik,
+            (&["kimlik", "tckn", "tc no", "turkish id"], true),
+        ),
+        id(
+            "ZA_ID",
+            "za-id-number",
+            r"\b\d{6} ?\d{4} ?\d{3}\b",
+            za_id,
+            (&["id number", "identity number", "sa id", "rsa id"], false),
+        ),
+        id(
+            "AU_TFN",
+            "au-tfn",
+            r"\b\d{3} ?\d{3} ?\d{2,3}\b",
+            tfn,
+            (&["tfn", "tax file number"], true),
+        ),
+        id(
+            "AU_MEDICARE",
+            "au-medicare",
+            r"\b[2-6]\d{3} ?\d{5} ?\d{1,2}\b",
+            medicare,
+            (&["medicare"], true),
         ),
         id(
             "MX_CURP",
@@ -835,6 +912,30 @@ mod tests {
             ],
             Some("JEGK900315HGTKYP09"),
         ),
+        (
+            "TR_NATIONAL_ID",
+            "TC Kimlik No: ",
+            ["48570839330", "57357143218", "27853753662"],
+            Some("73167431955"),
+        ),
+        (
+            "ZA_ID",
+            "ID number ",
+            ["7407266361187", "9301287381183", "4206235049086"],
+            Some("4407064126188"),
+        ),
+        (
+            "AU_TFN",
+            "TFN ",
+            ["069 790 534", "733 629 277", "807 456 218"],
+            Some("295 565 395"),
+        ),
+        (
+            "AU_MEDICARE",
+            "Medicare ",
+            ["4862 20611 9", "5243 77934 3", "2166 04298 3"],
+            None,
+        ),
     ];
 
     fn kinds(t: &str) -> Vec<&'static str> {
@@ -866,7 +967,16 @@ mod tests {
     fn bare_digit_runs_need_the_name_of_the_number() {
         // Each passes its check; without the word that names it, it is just a number.
         for (kind, words, good, _) in SAMPLES {
-            if !matches!(*kind, "PL_PESEL" | "NL_BSN" | "DE_TAX_ID" | "UK_NHS") {
+            if !matches!(
+                *kind,
+                "PL_PESEL"
+                    | "NL_BSN"
+                    | "DE_TAX_ID"
+                    | "UK_NHS"
+                    | "TR_NATIONAL_ID"
+                    | "AU_TFN"
+                    | "AU_MEDICARE"
+            ) {
                 continue;
             }
             let v = good[0];

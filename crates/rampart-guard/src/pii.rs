@@ -1,7 +1,7 @@
 //! Personal data: e-mail addresses, phone numbers (validated against numbering-plan metadata,
 //! not any run of digits), payment cards (Luhn and issuer ranges), IBANs (length per country
 //! and mod-97), IP addresses, and national identifiers with their check rules (US SSN, UK
-//! National Insurance number, Spanish DNI/NIE here; eighteen more in `national_ids`).
+//! National Insurance number, Spanish DNI/NIE here; twenty-two more in `national_ids`).
 
 use crate::{Detector, Finding, finding};
 use regex::Regex;
