@@ -162,5 +162,6 @@ def lookalike():
     if k == 9:
         return R.choice(["postgres://postgres:postgres@localhost:5432/app", "https://user:password@example.com/", "redis://:${REDIS_PASSWORD}@cache:6379"])
     if k == 10:
-        return "data:image/png;base64," + r(A + "+/", 60) + "=="
+        # An image's base64 holds runs of "A" (zero bytes), some right after a "/".
+        return "data:image/png;base64," + r(A + "+/", 30) + "/" + "A" * R.randint(20, 40) + r(A, 70) + "=="
     return "v" + str(R.randint(1, 9)) + "." + str(R.randint(0, 30)) + "-" + r(H, 7)  # a build id

@@ -205,7 +205,9 @@ static RULES: LazyLock<Vec<Rule>> = LazyLock::new(|| {
         rule("SENDGRID_API_KEY", "sendgrid", r"\b(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)", any),
         rule("MAILGUN_API_KEY", "mailgun-api-key", r"\b(key-[a-f0-9]{32})\b", mixed),
         rule("MAILCHIMP_API_KEY", "mailchimp-api-key", r"\b([a-f0-9]{32}-us\d{1,2})\b", mixed),
-        rule("TWITTER_BEARER_TOKEN", "twitter-bearer-token", r"\b(A{20,22}[A-Za-z0-9%]{60,})", mixed),
+        // App-only bearer tokens are URL-encoded (`%2B`, `%3D`): base64 of binary data
+        // (an image in a data URI) has runs of `A` too, but no `%`, and goes on past them.
+        rule("TWITTER_BEARER_TOKEN", "twitter-bearer-token", r"(?:^|[^A-Za-z0-9+/=%])(A{20,22}[A-Za-z0-9%]{60,})", |s| s.contains('%') && mixed(s)),
         rule("FACEBOOK_ACCESS_TOKEN", "facebook-access-token", r"\b(EAA[MC][A-Za-z0-9]{90,})\b", mixed),
         rule("SQUARE_ACCESS_TOKEN", "square-access-token", r"\b(EAAA[A-Za-z0-9_\-]{60}|sq0atp-[A-Za-z0-9_\-]{22})(?:[^A-Za-z0-9_\-]|$)", mixed),
         rule("SQUARE_OAUTH_SECRET", "square-oauth-secret", r"\b(sq0csp-[A-Za-z0-9_\-]{43})(?:[^A-Za-z0-9_\-]|$)", any),
@@ -781,6 +783,17 @@ mod tests {
             assert_eq!(f.len(), 1, "{t}");
             assert_eq!(f[0].bytes.1 - f[0].bytes.0, len, "{t}");
         }
+    }
+
+    #[test]
+    fn images_in_data_uris_are_not_bearer_tokens() {
+        // Base64 of zero bytes is a run of `A`s; a PNG's header and pixels hold them after a
+        // `/` or a `+`, where a word boundary holds.
+        let zeros = "A".repeat(24);
+        let t = format!(
+            "![x](data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAQAAAAEACAYAAAB/{zeros}Bx8fHzMzM2ZmZn9f5mZmczMzPwAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+f5mZmQ==)"
+        );
+        assert!(checked(&t).is_empty(), "{:?}", rules(&t));
     }
 
     #[test]
