@@ -727,8 +727,8 @@ static SET: LazyLock<Option<regex::RegexSet>> =
 
 /// National identifiers in `t`: `(type, rule, byte range, named)`, `named` when a word that
 /// names the type comes just before it. Where two types read the same number (a Finnish
-/// code that also passes the Swedish check), a named one comes first, and only named ones
-/// are kept.
+/// code that also passes the Swedish check), only the named ones are kept; PII puts named
+/// identifiers before its other findings.
 pub(crate) fn find(t: &str) -> Vec<Hit> {
     let run = GATE.open(t);
     if !run.iter().any(|r| *r) {
@@ -766,7 +766,6 @@ fn find_where(t: &str, run: impl Fn(usize) -> bool) -> Vec<Hit> {
     }
     let named_spans: Vec<(usize, usize)> = out.iter().filter(|h| h.3).map(|h| h.2).collect();
     out.retain(|h| h.3 || !named_spans.contains(&h.2));
-    out.sort_by_key(|h| !h.3);
     out
 }
 
